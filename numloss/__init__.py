@@ -1,0 +1,38 @@
+"""numloss: classification losses in pure NumPy, with hand-derived gradients.
+
+Every loss is a class with ``forward`` (the loss) and ``backward`` (its gradient,
+derived step by step in the class's docstring), named and behaving like the PyTorch
+module of the same name:
+
+>>> import numloss as nl
+>>> loss = nl.BCEWithLogitsLoss()
+>>> value = loss([2.0, -1.0], [1.0, 0.0])
+>>> grad = loss.backward()
+
+``nl.gradcheck(loss, *inputs)`` proves a backward against finite differences, and
+``python -m numloss.gradcheck`` does so for every loss below under every option.
+"""
+
+from .base import Loss
+from .binary import BCELoss, BCEWithLogitsLoss, MSELoss
+from .gradcheck import GradcheckResult, gradcheck
+from .primitives import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax, softplus
+
+__all__ = [
+    # the contract
+    "Loss",
+    # stable primitives
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    # binary losses (lesson section 2.1)
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "MSELoss",
+    # proving gradients
+    "GradcheckResult",
+    "gradcheck",
+]

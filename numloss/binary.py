@@ -1,0 +1,270 @@
+"""Binary losses: BCE on probabilities, BCE on logits, and MSE (lesson section 2.1).
+
+One label per element, y in {0, 1} (or a soft label in [0, 1]); the model's output is
+a probability p (`BCELoss`) or a logit x with p = sigmoid(x) (`BCEWithLogitsLoss`).
+`MSELoss` is here because section 2.1.3 compares it with BCE.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_weight, check_in_range, check_weight
+from .base import Loss, Sampled
+from .primitives import sigmoid, softplus
+
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "MSELoss"]
+
+
+def _per_element_weight(rng, inputs):
+    return rng.uniform(0.5, 2.0, size=inputs[0].shape)
+
+
+def _binary_targets(rng, shape, soft: bool):
+    """0/1 labels, with a soft label (in (0, 1)) in every other position if `soft`."""
+    y = rng.integers(0, 2, size=shape).astype(np.float64)
+    if soft:
+        y.reshape(-1)[::2] = rng.uniform(0.1, 0.9, size=y.reshape(-1)[::2].shape)
+    return y
+
+
+class _WeightedBinaryLoss(Loss):
+    """The part `BCELoss` and `BCEWithLogitsLoss` share: an optional element weight.
+
+    ``weight`` rescales each element's loss and broadcasts to the input's shape (PyTorch:
+    "a manual rescaling weight given to the loss of each batch element"). It does not
+    enter the mean's denominator: mean = sum_n w_n l_n / N.
+    """
+
+    gradcheck_options = {
+        "reduction": ("mean", "sum", "none"),
+        "weight": (None, Sampled("w[N,C]", _per_element_weight)),
+    }
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight = as_weight("weight", weight)
+
+    def _weight_like(self, x: np.ndarray):
+        """The weight cast to x's dtype, checked to broadcast to x's shape (or None)."""
+        if self.weight is None:
+            return None
+        return check_weight(
+            "weight", self.weight, x.shape, x.dtype, f"broadcastable to the input's shape {x.shape}"
+        )
+
+
+class BCELoss(_WeightedBinaryLoss):
+    r"""Binary cross-entropy on probabilities: ``l = -w [y log p + (1 - y) log(1 - p)]``.
+
+    Domain: ``input`` p holds probabilities in [0, 1] (a sigmoid's output), ``target``
+    y labels in {0, 1} or soft labels in [0, 1], of p's shape; ``weight`` (optional)
+    broadcasts to p's shape.
+
+    Formula (PyTorch's ``nn.BCELoss``): the formula is the lesson's "if-else":
+    -log p when y = 1 and -log(1 - p) when y = 0. Each log is clamped at -100, so a
+    confidently wrong p = 0 costs 100 rather than infinity:
+
+        l = -w [y max(log p, -100) + (1 - y) max(log(1 - p), -100)]
+
+    Gradient, step by step:
+
+        d/dp [y log p]             = y / p
+        d/dp [(1 - y) log(1 - p)]  = -(1 - y) / (1 - p)
+        dl/dp = -w [y / p - (1 - y) / (1 - p)]        (= w (p - y) / (p (1 - p)))
+
+    Where a clamp is active (log p < -100: p < 3.7e-44) its term is the constant -100
+    and contributes 0 to the gradient. This is the honest derivative of the clamped
+    loss, which the gradient checker verifies; PyTorch instead returns
+    w (p - y) / max(p (1 - p), 1e-12) there. Either way the gradient of a saturated
+    probability carries no signal, one reason the lesson (2.1.4) recommends
+    `BCEWithLogitsLoss`.
+
+    Stable form: ``log1p(-p)`` for log(1 - p), exact for small p where log(1 - p)
+    rounds 1 - p first. The clamp matches PyTorch.
+
+    Example, the lesson's spam models A, B and C (true label y = 1):
+
+    >>> import numloss as nl
+    >>> nl.BCELoss(reduction="none")([0.9, 0.55, 0.1], [1.0, 1.0, 1.0]).round(3)
+    array([0.105, 0.598, 2.303])
+    >>> loss = nl.BCELoss()
+    >>> print(round(float(loss([0.9, 0.55, 0.1], [1.0, 1.0, 1.0])), 4))
+    1.0018
+    >>> loss.backward().round(4)  # -1 / (3 p): the wronger, the steeper
+    array([-0.3704, -0.6061, -3.3333])
+
+    References: PyTorch ``torch.nn.BCELoss``; the lesson, section 2.1.
+    """
+
+    def _forward(self, input, target):
+        p, y = self._input_and_target(input, target)
+        check_in_range("input", p, 0.0, 1.0, "probabilities")
+        check_in_range("target", y, 0.0, 1.0, "labels")
+        with np.errstate(divide="ignore"):  # log 0 = -inf, then clamped to -100
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)  # log(1 - p)
+        losses = -(y * log_p + (1 - y) * log_q)
+        w = self._weight_like(p)
+        if w is not None:
+            losses *= w
+        self._saved = (p, y, w, log_p > -100, log_q > -100)
+        return losses
+
+    def _backward(self, dl):
+        p, y, w, p_free, q_free = self._saved  # *_free: where the clamp is not active
+        # d/dp [-y log p] = -y / p   (0 where log p is clamped)
+        grad = np.divide(-y, p, out=np.zeros_like(p), where=p_free)
+        # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p)   (0 where clamped)
+        grad += np.divide(1 - y, 1 - p, out=np.zeros_like(p), where=q_free)
+        if w is not None:  # dl/dp = w * (...)
+            grad *= w
+        grad *= dl  # chain rule: dL/dp = dL/dl * dl/dp
+        return grad
+
+    @classmethod
+    def gradcheck_inputs(cls, rng, options):
+        shape = (4, 3)
+        yield "random", (rng.uniform(0.05, 0.95, shape), _binary_targets(rng, shape, soft=True))
+        # confident and right, confident and wrong, at both ends (p within 1e-2 of 0
+        # and 1: closer, the finite-difference stencil would step outside [0, 1])
+        p = np.array([[0.01, 0.99, 0.01], [0.99, 0.5, 0.02]])
+        yield "extreme", (p, np.array([[0.0, 1.0, 1.0], [0.0, 1.0, 0.0]]))
+
+
+class BCEWithLogitsLoss(_WeightedBinaryLoss):
+    r"""Binary cross-entropy on logits: BCE of p = sigmoid(x), computed without p.
+
+    Domain: ``input`` x holds logits (any real number), ``target`` y labels in {0, 1}
+    or soft labels in [0, 1], of x's shape. ``weight`` broadcasts to x's shape;
+    ``pos_weight`` multiplies the positive term and broadcasts over the last dimension
+    (one value per class: > 1 raises recall, < 1 precision).
+
+    Formula (PyTorch's ``nn.BCEWithLogitsLoss``), with pw = pos_weight:
+
+        l = -w [pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
+          =  w [pw y softplus(-x)   + (1 - y) softplus(x)]
+
+    because log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = log sigmoid(-x)
+    = -softplus(x).
+
+    Gradient, step by step (softplus'(x) = sigmoid(x)):
+
+        d/dx softplus(-x) = -sigmoid(-x)
+        d/dx softplus(x)  =  sigmoid(x)
+        dl/dx = w [-pw y sigmoid(-x) + (1 - y) sigmoid(x)]
+
+    With pw = 1 and a 0/1 label this is the familiar sigmoid(x) - y.
+
+    Stable form: both terms are softplus of something, each non-negative and computed
+    as max(t, 0) + log1p(e^-|t|) (see `numloss.softplus`), so no log ever sees a
+    probability that rounded to 0 or 1. Logits of ±1e4 give a finite loss and
+    gradient; at x = -40, y = 0 the loss is softplus(-40) = 4.25e-18, where the
+    one-line form max(x, 0) - x y + log1p(e^-|x|) used by PyTorch returns 0. In the
+    gradient, sigmoid(-x) is used for 1 - sigmoid(x) for the same reason.
+
+    Example, the lesson's models A, B and C as logits (sigmoid(x) = 0.9, 0.55, 0.1):
+
+    >>> import numpy as np, numloss as nl
+    >>> logits = np.log([0.9 / 0.1, 0.55 / 0.45, 0.1 / 0.9])
+    >>> loss = nl.BCEWithLogitsLoss(reduction="none")
+    >>> loss(logits, [1.0, 1.0, 1.0]).round(3)
+    array([0.105, 0.598, 2.303])
+    >>> loss.backward().round(3)  # sigmoid(x) - 1 = p - y
+    array([-0.1 , -0.45, -0.9 ])
+
+    References: PyTorch ``torch.nn.BCEWithLogitsLoss``; the lesson, section 2.1.4;
+    M. Mächler, "Accurately computing log(1 - exp(-|a|))", 2012.
+    """
+
+    gradcheck_options = {
+        **_WeightedBinaryLoss.gradcheck_options,
+        "pos_weight": (
+            None,
+            Sampled("pw[C]", lambda rng, x: rng.uniform(0.5, 3.0, x[0].shape[-1])),
+        ),
+    }
+
+    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
+        super().__init__(weight, reduction)
+        self.pos_weight = as_weight("pos_weight", pos_weight)
+
+    def _forward(self, input, target):
+        x, y = self._input_and_target(input, target)
+        check_in_range("target", y, 0.0, 1.0, "labels")
+        pw = self._pos_weight_like(x)
+        pos = y if pw is None else pw * y  # pw y: weight of the positive term
+        neg = 1 - y  # weight of the negative term
+        losses = pos * softplus(-x)  # pw y (-log sigmoid(x))
+        losses += neg * softplus(x)  # (1 - y) (-log(1 - sigmoid(x)))
+        w = self._weight_like(x)
+        if w is not None:
+            losses *= w
+        self._saved = (x, pos, neg, w)
+        return losses
+
+    def _backward(self, dl):
+        x, pos, neg, w = self._saved
+        grad = -pos * sigmoid(-x)  # d/dx [pw y softplus(-x)] = -pw y sigmoid(-x)
+        grad += neg * sigmoid(x)  # d/dx [(1 - y) softplus(x)] = (1 - y) sigmoid(x)
+        if w is not None:
+            grad *= w
+        grad *= dl  # chain rule: dL/dx = dL/dl * dl/dx
+        return grad
+
+    def _pos_weight_like(self, x: np.ndarray):
+        if self.pos_weight is None:
+            return None
+        width = x.shape[-1] if x.ndim else 1
+        return check_weight(
+            "pos_weight",
+            self.pos_weight,
+            x.shape,
+            x.dtype,
+            f"of length {width} (one per class, the input's last dimension) or broadcastable "
+            f"to the input's shape {x.shape}",
+        )
+
+    @classmethod
+    def gradcheck_inputs(cls, rng, options):
+        shape = (4, 3)
+        yield "random", (rng.normal(0, 2, shape), _binary_targets(rng, shape, soft=True))
+        x = np.array([[-40.0, 40.0, 700.0], [-1e4, 1e4, -700.0]])
+        yield "extreme", (x, np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]))
+        yield "extreme-right", (x, (x > 0).astype(np.float64))
+
+
+class MSELoss(Loss):
+    r"""Mean squared error: ``l = (x - y)^2``.
+
+    Domain: ``input`` x and ``target`` y real arrays of the same shape.
+
+    Gradient: dl/dx = 2 (x - y).
+
+    In the lesson (2.1.3) MSE on a sigmoid's output is the example of a loss that is
+    not convex in the logit: l(z) = (sigmoid(z) - y)^2 has
+    dl/dz = 2 (sigmoid(z) - y) sigmoid(z) (1 - sigmoid(z)), which flattens out exactly
+    where the prediction is confidently wrong, while BCE's sigmoid(z) - y does not.
+
+    >>> import numloss as nl
+    >>> loss = nl.MSELoss()
+    >>> print(float(loss([0.9, 0.55, 0.1], [1.0, 1.0, 1.0])).__round__(4))
+    0.3408
+    >>> loss.backward().round(4)  # 2 (x - y) / N
+    array([-0.0667, -0.3   , -0.6   ])
+
+    References: PyTorch ``torch.nn.MSELoss``.
+    """
+
+    def _forward(self, input, target):
+        x, y = self._input_and_target(input, target)
+        self._diff = x - y
+        return self._diff * self._diff  # l = (x - y)^2
+
+    def _backward(self, dl):
+        return 2 * self._diff * dl  # dl/dx = 2 (x - y), times dL/dl
+
+    @classmethod
+    def gradcheck_inputs(cls, rng, options):
+        yield "random", (rng.normal(0, 2, (4, 3)), rng.normal(0, 2, (4, 3)))
+        yield "extreme", (np.array([1e4, -1e4, 0.0]), np.array([-1e4, 1e4, 0.0]))

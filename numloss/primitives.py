@@ -1,0 +1,172 @@
+"""Numerically stable building blocks: softplus, sigmoid, log-sum-exp and softmax.
+
+Each function says why the textbook formula fails in floating point and which form
+does not. Two ideas carry all of them:
+
+1. Never let `exp` see a large positive number. `exp(x)` overflows for x > 709 in
+   float64 (x > 88 in float32), so we factor out the largest term first.
+2. Never form a small number as the difference of two large ones. `1 - sigmoid(40)`
+   is 0 in float64, although the true value is 4.25e-18; `log(1 + tiny)` is 0 where
+   `log1p(tiny)` is `tiny`. We write the small quantity directly.
+
+All functions accept lists and arrays, keep float32 as float32, and never modify
+their argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_float_array
+
+__all__ = ["log_sigmoid", "log_softmax", "logsumexp", "sigmoid", "softmax", "softplus"]
+
+
+def softplus(x):
+    """softplus(x) = log(1 + e^x), the smooth version of max(0, x).
+
+    Stable form: split e^x = e^max(x,0) * e^(x - max(x,0)) to get
+
+        softplus(x) = max(x, 0) + log1p(e^-|x|).
+
+    `e^-|x|` is at most 1, so nothing overflows; `log1p` keeps `log(1 + t)` accurate
+    when t is tiny, so softplus(-40) is 4.25e-18 and not 0. Both terms are
+    non-negative, so their sum loses nothing. (Mächler's note shows one may skip the
+    `log1p` for x < -37 or x > 33.3 in float64 as a speed-up; the result is the same.)
+
+    Derivative: d/dx softplus(x) = e^x / (1 + e^x) = sigmoid(x).
+
+    >>> softplus([0.0, -40.0, 40.0, 1000.0])
+    array([6.93147181e-01, 4.24835426e-18, 4.00000000e+01, 1.00000000e+03])
+    """
+    x = as_float_array("x", x)
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def sigmoid(x):
+    """sigmoid(x) = 1 / (1 + e^-x), the logistic function.
+
+    Stable form: with t = e^-|x| (never above 1),
+
+        sigmoid(x) = 1 / (1 + t)   for x >= 0,
+        sigmoid(x) = t / (1 + t)   for x <  0.
+
+    The textbook formula computes e^-x, which overflows for x < -709; the second
+    line instead returns the tiny true value (sigmoid(-40) = 4.25e-18). Both lines
+    are accurate to a few ulps in relative terms, so use `sigmoid(-x)` rather than
+    `1 - sigmoid(x)` for the complement: the latter is 0 from x ≈ 37 on.
+
+    Derivative: sigmoid'(x) = sigmoid(x) * sigmoid(-x).
+
+    >>> sigmoid([0.0, 2.0, -40.0])
+    array([5.00000000e-01, 8.80797078e-01, 4.24835426e-18])
+    """
+    x = as_float_array("x", x)
+    t = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, t) / (1 + t)
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x).
+
+    `np.log(sigmoid(x))` is -inf once sigmoid(x) underflows (x < -745); the identity
+    log(1 / (1 + e^-x)) = -log(1 + e^-x) = -softplus(-x) stays exact:
+    log_sigmoid(-1000) = -1000.
+
+    >>> log_sigmoid([0.0, -1000.0, 40.0])
+    array([-6.93147181e-01, -1.00000000e+03, -4.24835426e-18])
+    """
+    x = as_float_array("x", x)
+    return -softplus(-x)
+
+
+def _lead_and_rest(z: np.ndarray, axis: int):
+    """The shared step of logsumexp, log_softmax, softmax and cross-entropy.
+
+    For each slice along `axis` it returns
+
+        m     = max_k z_k                           (the leader, kept as a dimension)
+        rest  = sum over k != leader of e^(z_k - m), with e^(z - m) in `shifted`
+
+    so that sum_k e^z_k = e^m (1 + rest). Every e^(z_k - m) is at most 1, so nothing
+    overflows; and because the leader's own 1 is left out of `rest`,
+    log(1 + rest) = log1p(rest) keeps its full precision when the leader dominates
+    (rest = e^-40, say), where log(sum) would round 1 + e^-40 to 1 and return 0.
+
+    `shifted` holds e^(z_k - m) with 0 at the leader: softmax reuses it.
+    """
+    lead = np.argmax(z, axis=axis, keepdims=True)
+    m = np.take_along_axis(z, lead, axis=axis)
+    shifted = z - m  # <= 0 everywhere, exactly 0 at the leader
+    np.put_along_axis(shifted, lead, -np.inf, axis=axis)  # leave the leader out ...
+    np.exp(shifted, out=shifted)  # ... so its e^0 = 1 is not in the sum
+    rest = shifted.sum(axis=axis, keepdims=True)
+    return m, lead, shifted, rest
+
+
+def _check_axis_nonempty(z: np.ndarray, axis: int) -> None:
+    if z.ndim == 0 or z.shape[axis] == 0:
+        raise ValueError(f"z: expected at least one entry along axis {axis}; got shape {z.shape}")
+
+
+def logsumexp(z, axis: int = -1, keepdims: bool = False):
+    """log(sum_k e^z_k) along `axis`, without overflow and without losing the tail.
+
+    Stable form: with m = max_k z_k and rest = sum_{k != argmax} e^(z_k - m),
+
+        logsumexp(z) = m + log1p(rest).
+
+    Factoring out e^m keeps every exponent <= 0 (no overflow, e.g. z = [1000, 1000]);
+    using log1p of the rest keeps the answer exact to the last bit when one entry
+    dominates (see `_lead_and_rest`).
+
+    >>> logsumexp([1000.0, 1000.0])  # log(2 e^1000) = 1000 + log 2
+    np.float64(1000.6931471805599)
+    >>> logsumexp([[0.0, -40.0]], axis=1) - 0.0  # log(1 + e^-40) = 4.25e-18, not 0
+    array([4.24835426e-18])
+    """
+    z = as_float_array("z", z)
+    _check_axis_nonempty(z, axis)
+    m, _, _, rest = _lead_and_rest(z, axis)
+    out = m + np.log1p(rest)
+    return out if keepdims else np.squeeze(out, axis=axis)[()]
+
+
+def log_softmax(z, axis: int = -1):
+    """log p_k with p = softmax(z): log p_k = z_k - logsumexp(z).
+
+    Stable form: log p_k = (z_k - m) - log1p(rest), with m and rest as in `logsumexp`.
+    Both terms are <= 0, so the sum has no cancellation, and at the leader the result
+    is -log1p(rest) = -4.25e-18 for a lead of 40, where `z - logsumexp(z)` (and
+    scipy.special.log_softmax) return exactly 0.
+
+    >>> log_softmax([2.0, 1.0, 0.1])
+    array([-0.41702998, -1.41702998, -2.31702998])
+    """
+    z = as_float_array("z", z)
+    _check_axis_nonempty(z, axis)
+    m, _, _, rest = _lead_and_rest(z, axis)
+    out = z - m
+    out -= np.log1p(rest)
+    return out
+
+
+def softmax(z, axis: int = -1):
+    """p_k = e^z_k / sum_j e^z_j, a probability distribution over `axis`.
+
+    Stable form: p_k = e^(z_k - m) / (1 + rest), with m and rest as in `logsumexp`.
+    The numerators are the e^(z_k - m) already computed for `rest` (the leader's is
+    1), so softmax costs one exp per entry and every p_k is accurate in relative
+    terms, tiny ones included.
+
+    Derivative (used by cross-entropy): dp_i/dz_k = p_i ([i = k] - p_k).
+
+    >>> softmax([2.0, 1.0, 0.1])
+    array([0.65900114, 0.24243297, 0.09856589])
+    """
+    z = as_float_array("z", z)
+    _check_axis_nonempty(z, axis)
+    m, lead, p, rest = _lead_and_rest(z, axis)
+    np.put_along_axis(p, lead, 1.0, axis=axis)  # the leader's e^(m - m)
+    p /= 1 + rest
+    return p

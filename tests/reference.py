@@ -1,0 +1,124 @@
+"""Naive float64 references: each loss as a loop over its textbook formula.
+
+Registered by the loss's class name, so a test can ask `REFERENCES["BCELoss"]` and
+compare. They are slow and unstable on purpose (plain math.log, math.exp): they are
+what the formula says, to be used where the formula is representable.
+
+Each reference takes the loss's constructor options and its inputs and returns the
+per-element losses and the mean's denominator: `reduce` does the rest.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+REFERENCES = {}
+
+
+def register(name):
+    def wrap(fn):
+        REFERENCES[name] = fn
+        return fn
+
+    return wrap
+
+
+def reduce(losses, denominator, reduction):
+    losses = np.asarray(losses, dtype=np.float64)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return float(losses.sum())
+    return float(losses.sum() / denominator) if denominator else 0.0
+
+
+def reference_loss(name, options, *inputs):
+    """The reference value of loss `name` built with `options` on `inputs`."""
+    options = dict(options)
+    reduction = options.pop("reduction", "mean")
+    losses, denominator = REFERENCES[name](options, *[np.asarray(a) for a in inputs])
+    return reduce(losses, denominator, reduction)
+
+
+def _broadcast(w, shape):
+    return np.broadcast_to(np.asarray(1.0 if w is None else w, dtype=np.float64), shape)
+
+
+@register("BCELoss")
+def bce(options, p, y):
+    w = _broadcast(options.get("weight"), p.shape)
+    out = np.empty(p.shape)
+    for i in np.ndindex(p.shape):
+        log_p = max(math.log(p[i]), -100.0) if p[i] > 0 else -100.0
+        log_q = max(math.log(1.0 - p[i]), -100.0) if p[i] < 1 else -100.0
+        out[i] = -w[i] * (y[i] * log_p + (1 - y[i]) * log_q)
+    return out, p.size
+
+
+@register("BCEWithLogitsLoss")
+def bce_with_logits(options, x, y):
+    w = _broadcast(options.get("weight"), x.shape)
+    pw = _broadcast(options.get("pos_weight"), x.shape)
+    out = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        s = 1.0 / (1.0 + math.exp(-x[i]))
+        out[i] = -w[i] * (pw[i] * y[i] * math.log(s) + (1 - y[i]) * math.log(1 - s))
+    return out, x.size
+
+
+@register("MSELoss")
+def mse(options, x, y):
+    out = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        out[i] = (float(x[i]) - float(y[i])) ** 2
+    return out, x.size
+
+
+# -- 50-digit references for the tails (mpmath) ---------------------------------------
+import mpmath  # noqa: E402
+
+mpmath.mp.dps = 50
+TINY = np.finfo(np.float64).tiny  # smallest normal float64
+
+
+def mp_softplus(x):
+    return mpmath.log1p(mpmath.exp(mpmath.mpf(float(x))))
+
+
+def mp_sigmoid(x):
+    return 1 / (1 + mpmath.exp(-mpmath.mpf(float(x))))
+
+
+def mp_logsumexp(row):
+    """log sum e^z_k, written as m + log1p(sum of the others) so that 50 digits suffice
+    even when the leader dominates by 1e4 (1 + e^-1e4 would need 4343 digits)."""
+    row = [mpmath.mpf(float(v)) for v in row]
+    lead = max(range(len(row)), key=lambda k: row[k])
+    rest = mpmath.fsum(mpmath.exp(v - row[lead]) for k, v in enumerate(row) if k != lead)
+    return row[lead] + mpmath.log1p(rest)
+
+
+def mp_log_softmax(row):
+    row = [mpmath.mpf(float(v)) for v in row]
+    lead = max(range(len(row)), key=lambda k: row[k])
+    rest = mpmath.fsum(mpmath.exp(v - row[lead]) for k, v in enumerate(row) if k != lead)
+    return [(v - row[lead]) - mpmath.log1p(rest) for v in row]
+
+
+def assert_close_to_mp(ours, exact, rtol=1e-13, what=""):
+    """`ours` (float) within `rtol` of the mpmath value `exact`, where that is normal.
+
+    Where the exact value is below the smallest normal float64 the right answer is 0 or
+    a subnormal: we check that `ours` is finite and no larger than the smallest normal.
+    """
+    ours = float(ours)
+    assert math.isfinite(ours), f"{what}: got {ours}, expected {exact}"
+    if abs(exact) < TINY:
+        assert abs(ours) <= TINY, f"{what}: got {ours}, expected {mpmath.nstr(exact, 5)}"
+        return
+    err = abs(mpmath.mpf(ours) - exact) / abs(exact)
+    assert err <= rtol, (
+        f"{what}: got {ours!r}, exact {mpmath.nstr(exact, 20)}, rel err {float(err):.2e}"
+    )
