@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXAMPLES := $(sort $(wildcard examples/[0-9]*.py))
+EXAMPLES := $(sort $(wildcard examples/sec*.py))
 
 export MPLBACKEND := Agg
 

@@ -56,7 +56,7 @@ def _first_bad(name: str, arr: np.ndarray, bad: np.ndarray, expected: str, hint:
     """Raise for the first True of `bad`, naming its value and position."""
     flat = int(np.flatnonzero(bad)[0])
     where = position(flat, arr.shape)
-    value = arr.reshape(-1)[flat]
+    value = arr.reshape(-1)[flat].item()
     raise BadInputError(f"{name}: expected {expected}; got {value!r} at index {where}{hint}")
 
 
@@ -104,7 +104,7 @@ def check_in_range(name: str, arr: np.ndarray, low: float, high: float, what: st
     low_ok, high_ok = arr.min() >= low, arr.max() <= high  # both False on NaN
     if low_ok and high_ok:
         return
-    _first_bad(name, arr, ~((arr >= low) & (arr <= high)), f"{what} in [{low}, {high}]")
+    _first_bad(name, arr, ~((arr >= low) & (arr <= high)), f"{what} in [{low:g}, {high:g}]")
 
 
 def check_same_shape(name: str, arr: np.ndarray, other_name: str, other: np.ndarray) -> None:

@@ -182,7 +182,7 @@ def gradcheck(
         differences are compared in absolute terms (|a - n| <= rtol * min_floor).
     grad_output : the upstream gradient; default a random one, non-uniform for
         ``reduction="none"``, drawn from ``seed``.
-    mode : "full" checks every coordinate (4 evaluations each); "random" checks
+    mode : "full" checks every coordinate (5 evaluations each); "random" checks
         ``directions`` random directions per input (directional derivatives), for
         inputs too large to check coordinate by coordinate.
 
@@ -235,9 +235,9 @@ def gradcheck(
             index = np.unravel_index(flat, x.shape) if flat is not None else ("direction",)
             index = tuple(int(j) if not isinstance(j, str) else j for j in index)
             floor = max(noise / rtol, min_floor)
-            err = abs(a - numeric) / max(abs(a) + abs(numeric), floor)
+            err = float(abs(a - numeric) / max(abs(a) + abs(numeric), floor))
             result.checked += 1
-            result.max_abs_error = max(result.max_abs_error, abs(a - numeric))
+            result.max_abs_error = max(result.max_abs_error, float(abs(a - numeric)))
             if err <= rtol:
                 result.max_rel_error = max(result.max_rel_error, err)
                 continue

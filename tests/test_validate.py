@@ -1,0 +1,84 @@
+"""The shared input checks: each names the argument, the expectation, the value, the place."""
+
+import numpy as np
+import pytest
+
+from numloss import _validate as v
+
+
+def test_as_float_array_keeps_float_dtypes_without_copying():
+    a = np.zeros(3, np.float32)
+    assert v.as_float_array("x", a) is a
+    assert v.as_float_array("x", [1, 2]).dtype == np.float64
+    assert v.as_float_array("x", np.array([True])).dtype == np.float64
+    assert v.as_float_array("x", a, dtype=np.float64).dtype == np.float64
+
+
+def test_finite_check_finds_the_first_culprit_and_tolerates_sum_overflow():
+    v.check_finite("x", np.full(4, 1e308))  # the sum overflows, no element is bad
+    with pytest.raises(
+        v.BadInputError, match=r"x: expected finite values; got -inf at index \(1, 0\)"
+    ):
+        v.check_finite("x", np.array([[1.0, 2.0], [-np.inf, np.nan]]))
+
+
+def test_range_check_catches_nan_too():
+    with pytest.raises(
+        v.BadInputError, match=r"p: expected probabilities in \[0, 1\]; got nan at index \(1,\)"
+    ):
+        v.check_in_range("p", np.array([0.5, np.nan]), 0, 1, "probabilities")
+
+
+def test_sign_labels_hint_for_zero_one_labels():
+    v.check_sign_labels("y", np.array([1.0, -1.0]))
+    with pytest.raises(
+        v.BadInputError,
+        match=r"got 0.0 at index \(1,\) \(these look like 0/1 labels: convert them with 2\*y - 1\)",
+    ):
+        v.check_sign_labels("y", np.array([1.0, 0.0]))
+    with pytest.raises(v.BadInputError, match=r"labels -1 or \+1; got 3.0 at index \(0,\)$"):
+        v.check_sign_labels("y", np.array([3.0, 1.0]))
+
+
+def test_class_indices():
+    assert v.check_class_indices("t", [0, 2, -100], 3, ignore_index=-100).dtype.kind == "i"
+    with pytest.raises(
+        v.BadInputError,
+        match=r"t: expected class indices in \[0, 3\) or ignore_index=-100; got 3 at index \(1,\)",
+    ):
+        v.check_class_indices("t", [0, 3], 3, ignore_index=-100)
+    with pytest.raises(v.BadTypeError, match="expected integer class indices; got dtype float64"):
+        v.check_class_indices("t", [0.0, 1.0], 3)
+
+
+def test_weights():
+    with pytest.raises(
+        v.BadInputError, match=r"w: expected non-negative weights; got -1.0 at index \(2,\)"
+    ):
+        v.as_weight("w", [1.0, 0.0, -1.0])
+    assert v.as_weight("w", None) is None
+    w = v.check_weight("w", np.ones(3), (4, 3), np.dtype(np.float32), "of length 3")
+    assert w.dtype == np.float32
+    with pytest.raises(
+        v.BadInputError, match=r"w: expected a weight of length 3; got shape \(4,\)"
+    ):
+        v.check_weight("w", np.ones(4), (4, 3), np.dtype(np.float64), "of length 3")
+
+
+def test_choice_and_option():
+    assert v.check_choice("p", 2, (1, 2)) == 2
+    with pytest.raises(v.BadInputError, match="p: expected one of 1, 2; got 3"):
+        v.check_choice("p", 3, (1, 2))
+    with pytest.raises(v.BadInputError, match="p: expected one of 1, 2; got 2.0"):
+        v.check_choice("p", 2.0, (1, 2))
+    assert v.check_option("m", 1) == 1.0
+    with pytest.raises(v.BadInputError, match=r"s: expected a finite number in \[0, 1\]; got 1.5"):
+        v.check_option("s", 1.5, 0, 1)
+    with pytest.raises(v.BadTypeError, match="s: expected a real number; got 'a'"):
+        v.check_option("s", "a")
+    with pytest.raises(v.BadTypeError):
+        v.check_option("s", True)
+
+
+def test_errors_are_value_and_type_errors():
+    assert issubclass(v.BadInputError, ValueError) and issubclass(v.BadTypeError, TypeError)
