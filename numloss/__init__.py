@@ -16,6 +16,7 @@ module of the same name:
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, MSELoss
 from .gradcheck import GradcheckResult, gradcheck
+from .multiclass import CrossEntropyLoss, NLLLoss, one_hot, smooth_labels
 from .primitives import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax, softplus
 
 __all__ = [
@@ -32,6 +33,11 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "MSELoss",
+    # multi-class losses (lesson section 3)
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "one_hot",
+    "smooth_labels",
     # proving gradients
     "GradcheckResult",
     "gradcheck",

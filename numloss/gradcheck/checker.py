@@ -20,7 +20,7 @@ The comparison is the relative error with a floor:
     err_i = |a_i - n_i| / max(|a_i| + |n_i|, floor_i),      pass iff err_i <= rtol.
 
 ``floor_i`` is the size below which a difference is rounding noise: the noise of the
-stencil, ~ 8 u S_i / h, divided by rtol, where u is the float64 unit roundoff and S_i
+stencil, ~ 16 u S_i / h (twice the worst seen), divided by rtol, where u is the float64 unit roundoff and S_i
 the magnitude of the outputs the coordinate moves. (The stencil is summed element by
 element over the loss's outputs, so outputs x_i does not touch cancel exactly and
 only the ones it moves count.) With rtol = 1e-7 a single entry off by 1e-6 relative
@@ -50,7 +50,7 @@ __all__ = ["GradcheckResult", "Kink", "Mismatch", "gradcheck"]
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 STENCIL = ((-2, 1.0), (-1, -8.0), (1, 8.0), (2, -1.0))  # (offset in h, weight) / 12h
-NOISE_FACTOR = 8.0  # the stencil's rounding noise, in units of u * S / h, with a margin
+NOISE_FACTOR = 16.0  # the stencil's rounding noise, in units of u * S / h, with a margin
 KINK_JUMP = 1e-3  # one-sided slopes further apart than this (relative) mark a kink
 
 
