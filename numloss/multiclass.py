@@ -82,7 +82,9 @@ def smooth_labels(targets, alpha: float) -> np.ndarray:
     check_finite("targets", t)
     check_in_range("targets", t, 0.0, 1.0, "probabilities")
     if t.ndim == 0 or t.shape[-1] == 0:
-        raise ValueError(f"targets: expected at least one class on the last axis; got shape {t.shape}")
+        raise ValueError(
+            f"targets: expected at least one class on the last axis; got shape {t.shape}"
+        )
     return (1 - alpha) * t + alpha / t.shape[-1]
 
 
@@ -126,7 +128,9 @@ def _batched(name: str, input) -> tuple[np.ndarray, bool]:
     z = as_float_array(name, input)
     check_finite(name, z)
     if z.ndim == 0 or z.shape[0 if z.ndim == 1 else 1] == 0:
-        raise BadInputError(f"{name}: expected shape (C,), (N, C) or (N, C, d1, ...) with C >= 1; got {z.shape}")
+        raise BadInputError(
+            f"{name}: expected shape (C,), (N, C) or (N, C, d1, ...) with C >= 1; got {z.shape}"
+        )
     return (z[None], True) if z.ndim == 1 else (z, False)
 
 
@@ -135,7 +139,10 @@ class _ClassLoss(Loss):
 
     gradcheck_options = {
         "reduction": ("mean", "sum", "none"),
-        "weight": (None, Sampled("w[C]", lambda rng, inputs: rng.uniform(0.2, 2.0, inputs[0].shape[1]))),
+        "weight": (
+            None,
+            Sampled("w[C]", lambda rng, inputs: rng.uniform(0.2, 2.0, inputs[0].shape[1])),
+        ),
         "ignore_index": (-100, 1),
     }
 
@@ -143,7 +150,9 @@ class _ClassLoss(Loss):
         super().__init__(reduction)
         self.weight = as_weight("weight", weight)
         if weight is not None and self.weight.ndim != 1:
-            raise BadInputError(f"weight: expected a 1-D weight, one per class; got shape {self.weight.shape}")
+            raise BadInputError(
+                f"weight: expected a 1-D weight, one per class; got shape {self.weight.shape}"
+            )
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
             raise TypeError(f"ignore_index: expected an integer; got {ignore_index!r}")
         self.ignore_index = int(ignore_index)
@@ -257,21 +266,27 @@ class CrossEntropyLoss(_ClassLoss):
         e, C = self.label_smoothing, z.shape[1]
 
         # the softmax's pieces: m = max_k z_k, rest = sum_{k != leader} e^(z_k - m)
-        m, lead, _, rest = _lead_and_rest(z, axis=1)
+        m, lead, exps, rest = _lead_and_rest(z, axis=1)
+        del exps  # the N x C buffer of e^(z - m): backward makes its own, so free it now
         log_norm = np.log1p(rest)  # logsumexp(z) - m
         W = C if w is None else w.sum()  # sum_c w_c
 
         if target.dtype.kind == "f":
             t = self._probability_target(target, z)
             # B = (1 - e) w t + (e / C) w, a = sum_c B_c
-            B = t * (1 - e) if e else t.copy()
-            if e:
+            if e or w is not None:
+                B = t * (1 - e)
                 B += e / C
-            if w is not None:
-                B *= w.reshape((1, C) + (1,) * (z.ndim - 2))
+                if w is not None:
+                    B *= w.reshape((1, C) + (1,) * (z.ndim - 2))
+            else:
+                B = t  # only read from here on
             a = B.sum(axis=1, keepdims=True)
             # l = a log_norm - sum_c B_c (z_c - m)
-            losses = a * log_norm - np.sum(B * (z - m), axis=1, keepdims=True)
+            weighted_shift = z - m
+            weighted_shift *= B
+            losses = a * log_norm - weighted_shift.sum(axis=1, keepdims=True)
+            del weighted_shift
             self._denominator = losses.size  # mean over samples, not weights
             self._saved = (z, m, lead, rest, log_norm, a, B, None)
         else:
@@ -361,7 +376,7 @@ class CrossEntropyLoss(_ClassLoss):
 
 def _dot_classes(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     """sum_c w_c z_c along dimension 1, kept as a dimension, without an N x C temporary."""
-    return np.tensordot(z, w, axes=([1], [0]))[:, None]
+    return np.einsum("nc...,c->n...", z, w)[:, None]
 
 
 class NLLLoss(_ClassLoss):
@@ -392,7 +407,12 @@ class NLLLoss(_ClassLoss):
     def _forward(self, input, target):
         x, unbatched = _batched("input", input)
         target = np.asarray(target)
-        idx = _IndexTargets(target[None] if unbatched else target, x, _class_weight(self.weight, x), self.ignore_index)
+        idx = _IndexTargets(
+            target[None] if unbatched else target,
+            x,
+            _class_weight(self.weight, x),
+            self.ignore_index,
+        )
         losses = -idx.w_y * np.take_along_axis(x, idx.y, axis=1)  # l = -w_y log p_y
         self._denominator = idx.denominator
         self._saved = (x.shape, x.dtype, idx)
@@ -408,7 +428,10 @@ class NLLLoss(_ClassLoss):
 
     @classmethod
     def gradcheck_inputs(cls, rng, options):
-        for kind, z in (("random", _sample_logits(rng, False)), ("extreme", _sample_logits(rng, True))):
+        for kind, z in (
+            ("random", _sample_logits(rng, False)),
+            ("extreme", _sample_logits(rng, True)),
+        ):
             y = rng.integers(0, z.shape[1], z.shape[0])
             if options["ignore_index"] == 1:
                 y[1] = 1

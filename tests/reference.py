@@ -122,3 +122,57 @@ def assert_close_to_mp(ours, exact, rtol=1e-13, what=""):
     assert err <= rtol, (
         f"{what}: got {ours!r}, exact {mpmath.nstr(exact, 20)}, rel err {float(err):.2e}"
     )
+
+
+# -- multi-class ------------------------------------------------------------------------
+def _rows(z, target):
+    """(logit row, target) pairs for every sample and position: classes on dimension 1."""
+    if z.ndim == 1:
+        return [(z, target)], ()
+    zc = np.moveaxis(z, 1, -1)
+    tc = np.moveaxis(target, 1, -1) if target.shape == z.shape else target
+    shape = zc.shape[:-1]
+    return [(zc[i], tc[i]) for i in np.ndindex(shape)], shape
+
+
+@register("CrossEntropyLoss")
+def cross_entropy(options, z, target):
+    w = options.get("weight")
+    e = options.get("label_smoothing", 0.0)
+    ignore = options.get("ignore_index", -100)
+    C = z.shape[0] if z.ndim == 1 else z.shape[1]
+    w = [1.0] * C if w is None else list(w)
+    rows, shape = _rows(z, target)
+    out, denominator = [], 0.0
+    for row, t in rows:
+        lse = math.log(sum(math.exp(v) for v in row))
+        log_p = [v - lse for v in row]
+        if np.ndim(t) == 0:  # a class index
+            if t == ignore:
+                out.append(0.0)
+                continue
+            nll = -w[t] * log_p[t]
+            smooth = -sum(w[c] * log_p[c] for c in range(C))
+            out.append((1 - e) * nll + e / C * smooth)
+            denominator += w[t]
+        else:  # probabilities, smoothed as t (1 - e) + e / C
+            out.append(-sum(w[c] * (t[c] * (1 - e) + e / C) * log_p[c] for c in range(C)))
+            denominator += 1
+    return np.array(out).reshape(shape), denominator
+
+
+@register("NLLLoss")
+def nll(options, x, target):
+    w = options.get("weight")
+    ignore = options.get("ignore_index", -100)
+    C = x.shape[0] if x.ndim == 1 else x.shape[1]
+    w = [1.0] * C if w is None else list(w)
+    rows, shape = _rows(x, target)
+    out, denominator = [], 0.0
+    for row, t in rows:
+        if t == ignore:
+            out.append(0.0)
+            continue
+        out.append(-w[t] * row[t])
+        denominator += w[t]
+    return np.array(out).reshape(shape), denominator

@@ -20,11 +20,12 @@ The comparison is the relative error with a floor:
     err_i = |a_i - n_i| / max(|a_i| + |n_i|, floor_i),      pass iff err_i <= rtol.
 
 ``floor_i`` is the size below which a difference is rounding noise: the noise of the
-stencil, ~ 16 u S_i / h (twice the worst seen), divided by rtol, where u is the float64 unit roundoff and S_i
-the magnitude of the outputs the coordinate moves. (The stencil is summed element by
-element over the loss's outputs, so outputs x_i does not touch cancel exactly and
-only the ones it moves count.) With rtol = 1e-7 a single entry off by 1e-6 relative
-(err = 5e-7) fails, wherever the entry stands above the noise.
+stencil, ~ 16 u S_i / h (twice the worst we measured), divided by rtol, where u is
+the float64 unit roundoff and S_i the magnitude of the outputs the coordinate moves.
+(The stencil is summed element by element over the loss's outputs, so the outputs
+x_i does not touch cancel exactly and only the ones it moves count.) With rtol = 1e-7
+a single entry off by 1e-6 relative (err = 5e-7) fails, wherever the entry stands
+above the noise.
 
 Kinks
 -----
