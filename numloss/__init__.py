@@ -14,10 +14,13 @@ module of the same name:
 """
 
 from .base import Loss
-from .binary import BCELoss, BCEWithLogitsLoss, MSELoss
+from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
 from .gradcheck import GradcheckResult, gradcheck
+from .information import KLDivLoss, cross_entropy, entropy, kl_divergence, surprise
+from .margin import HingeLoss, MultiMarginLoss, SoftMarginLoss, SquaredHingeLoss
 from .multiclass import CrossEntropyLoss, NLLLoss, one_hot, smooth_labels
 from .primitives import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax, softplus
+from .ranking import MarginRankingLoss, TripletMarginLoss
 
 __all__ = [
     # the contract
@@ -29,15 +32,30 @@ __all__ = [
     "sigmoid",
     "softmax",
     "softplus",
+    # information theory (lesson section 1)
+    "surprise",
+    "entropy",
+    "cross_entropy",
+    "kl_divergence",
+    "KLDivLoss",
     # binary losses (lesson section 2.1)
     "BCELoss",
     "BCEWithLogitsLoss",
     "MSELoss",
+    "FocalLoss",
+    # margin losses (lesson section 2.2)
+    "HingeLoss",
+    "SquaredHingeLoss",
+    "SoftMarginLoss",
+    "MultiMarginLoss",
     # multi-class losses (lesson section 3)
     "CrossEntropyLoss",
     "NLLLoss",
     "one_hot",
     "smooth_labels",
+    # ranking losses (the lesson's introduction)
+    "MarginRankingLoss",
+    "TripletMarginLoss",
     # proving gradients
     "GradcheckResult",
     "gradcheck",

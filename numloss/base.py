@@ -28,7 +28,8 @@ The reduction and its derivative
     "sum":   L = sum_n l_n         dL/dl_n = g
     "mean":  L = sum_n l_n / D     dL/dl_n = g / D
 
-D is the number of elements unless the loss says otherwise. When D = 0 (every target
+D is the number of elements unless the loss says otherwise ("batchmean", which only
+KLDivLoss accepts, is the mean with D = the batch size). When D = 0 (every target
 ignored, every weight zero) the mean is defined here as 0 with gradient 0, where
 PyTorch returns NaN.
 """
@@ -138,7 +139,7 @@ class Loss:
             g = self._upstream(grad_output, shape, dtype)
         except (BadInputError, BadTypeError) as err:
             raise type(err)(f"{name}.backward: {err}") from None
-        if self.reduction == "mean":  # dL/dl_n = g / D, and 0 when D = 0
+        if self.reduction in ("mean", "batchmean"):  # dL/dl_n = g / D, and 0 when D = 0
             g = g / dtype.type(denominator) if denominator else dtype.type(0) * g
         return self._backward(g)
 

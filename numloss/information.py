@@ -1,0 +1,238 @@
+"""Information theory, the lesson's foundation (section 1): surprise, entropy, KL.
+
+- `surprise(p)` = -log p: how surprised we are by an event of probability p
+  (1.1-1.2). Logarithms turn the product of independent probabilities into a sum of
+  surprises, and punish a confident mistake without bound.
+- `entropy(p)` = the expected surprise under p (1.3).
+- `cross_entropy(p, q)` = the expected surprise when we believe q but p is true.
+- `kl_divergence(p, q)` = cross_entropy(p, q) - entropy(p): the extra surprise
+  (1.3). Training pulls the predicted q towards the true p.
+- `KLDivLoss`: KL divergence as a loss, with PyTorch's conventions.
+
+Conventions: 0 log 0 = 0 (an impossible event contributes nothing), and
+KL = cross-entropy = inf where q = 0 < p (the model ruled out what happened).
+Distributions lie along `axis`; every row must be a probability vector (entries in
+[0, 1], summing to 1 within sqrt(eps) of the dtype): a row that does not is an error,
+not silently renormalised as in scipy.stats.entropy.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._validate import (
+    as_float_array,
+    check_choice,
+    check_finite,
+    check_in_range,
+    check_option,
+    position,
+)
+from .base import Loss
+
+__all__ = ["KLDivLoss", "cross_entropy", "entropy", "kl_divergence", "surprise"]
+
+
+def _log_base(base) -> float:
+    """log(base), for changing the logarithm's base: log_b(x) = log(x) / log(b)."""
+    b = check_option("base", base, 0.0)
+    if b <= 0 or b == 1:
+        raise ValueError(f"base: expected a positive number other than 1; got {base!r}")
+    return float(np.log(b))
+
+
+def _distribution(name: str, p, axis: int) -> np.ndarray:
+    """`p` checked to hold probability vectors along `axis`."""
+    p = as_float_array(name, p)
+    check_finite(name, p)
+    check_in_range(name, p, 0.0, 1.0, "probabilities")
+    if p.ndim == 0:
+        raise ValueError(f"{name}: expected a probability vector; got a scalar")
+    sums = p.sum(axis=axis)
+    tolerance = np.sqrt(np.finfo(p.dtype).eps)
+    off = np.abs(sums - 1) > tolerance
+    if np.any(off):
+        where = position(np.flatnonzero(off)[0], sums.shape)
+        raise ValueError(
+            f"{name}: expected probabilities summing to 1 along axis {axis}; "
+            f"the row at {where} sums to {sums[where].item()!r}"
+        )
+    return p
+
+
+def _same_shape(p: np.ndarray, q: np.ndarray) -> None:
+    if p.shape != q.shape:
+        raise ValueError(f"q: expected the shape of p, {p.shape}; got {q.shape}")
+
+
+def surprise(p, base: float = 2):
+    """Surprise (self-information) of an event of probability p: -log_base(p).
+
+    Base 2 measures it in bits. An event with probability 1 is no surprise (0), one of
+    probability 0 an infinite one. Surprise adds where probabilities multiply:
+    surprise(p q) = surprise(p) + surprise(q), because log(p q) = log p + log q.
+
+    >>> float(surprise(0.5))  # a fair coin landing heads: one bit
+    1.0
+    >>> float(surprise(0.5 * 0.25)), float(surprise(0.5) + surprise(0.25))
+    (3.0, 3.0)
+    >>> float(surprise(1e-7)) > 23  # the lottery jackpot of section 1.1
+    True
+    """
+    p = as_float_array("p", p)
+    check_finite("p", p)
+    check_in_range("p", p, 0.0, 1.0, "probabilities")
+    with np.errstate(divide="ignore"):  # log 0 = -inf: surprise(0) = inf, by definition
+        return -np.log(p) / _log_base(base)
+
+
+def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x log y, with 0 where x = 0 (whatever y is, so 0 log 0 = 0)."""
+    out = np.zeros(np.broadcast_shapes(x.shape, y.shape), dtype=np.result_type(x, y))
+    with np.errstate(divide="ignore"):  # log 0 = -inf where x > 0: the term is -inf
+        np.multiply(x, np.log(y), out=out, where=x != 0)
+    return out
+
+
+def entropy(p, axis: int = -1, base: float = np.e):
+    """Entropy H(p) = -sum_x p(x) log p(x): the average surprise of p (section 1.3).
+
+    It is largest for the uniform distribution (log C: the most "disorder", the lesson's
+    pandas half male and half female) and 0 for a certain outcome.
+
+    >>> float(entropy([0.5, 0.5], base=2))  # a fair coin: one bit per toss
+    1.0
+    >>> round(float(entropy([0.9, 0.1], base=2)), 3)  # a biased coin surprises less
+    0.469
+    >>> float(entropy([1.0, 0.0, 0.0]))  # certain: no surprise at all
+    0.0
+    """
+    p = _distribution("p", p, axis)
+    return -_xlogy(p, p).sum(axis=axis) / _log_base(base)
+
+
+def cross_entropy(p, q, axis: int = -1, base: float = np.e):
+    """Cross-entropy H(p, q) = -sum_x p(x) log q(x).
+
+    The average surprise of outcomes drawn from p, measured by a model that believes
+    q. H(p, q) = H(p) + KL(p || q) >= H(p), equal only when q = p. With a one-hot p
+    this is the lesson's classification loss -log q(true class).
+
+    >>> round(float(cross_entropy([1.0, 0.0, 0.0], [0.7, 0.2, 0.1])), 3)  # -ln 0.7
+    0.357
+    """
+    p = _distribution("p", p, axis)
+    q = _distribution("q", q, axis)
+    _same_shape(p, q)
+    return -_xlogy(p, q).sum(axis=axis) / _log_base(base)
+
+
+def kl_divergence(p, q, axis: int = -1, base: float = np.e):
+    """KL divergence KL(p || q) = sum_x p(x) log(p(x) / q(x)) (section 1.3).
+
+    How much more surprised a model believing q is than one knowing the truth p.
+    Always >= 0, 0 only when q = p; not symmetric. The lesson's dog example: truth
+    P* = [1, 0, 0], prediction P = [0.7, 0.2, 0.1]:
+
+    >>> round(float(kl_divergence([1.0, 0.0, 0.0], [0.7, 0.2, 0.1])), 3)  # -ln 0.7
+    0.357
+    >>> float(kl_divergence([0.5, 0.5], [0.5, 0.5]))
+    0.0
+    >>> float(kl_divergence([0.5, 0.5], [1.0, 0.0]))  # q rules out what can happen
+    inf
+
+    Computed as sum p (log p - log q), so a q as small as 1e-320 still gives a finite
+    answer. Rounding can leave a sum of -1e-17 for q within a rounding error of p; the
+    result is clamped at 0, which the mathematics guarantees.
+    """
+    p = _distribution("p", p, axis)
+    q = _distribution("q", q, axis)
+    _same_shape(p, q)
+    with np.errstate(divide="ignore"):  # log q = -inf where q = 0 < p: KL = inf
+        log_ratio = np.log(np.where(p > 0, p, 1)) - np.log(q)
+    terms = np.zeros_like(p)
+    np.multiply(p, log_ratio, out=terms, where=p > 0)  # 0 log(0 / q) = 0
+    return np.maximum(terms.sum(axis=axis), 0) / _log_base(base)
+
+
+class KLDivLoss(Loss):
+    r"""KL divergence as a loss, as ``torch.nn.KLDivLoss``.
+
+    Domain: ``input`` x holds **log-probabilities** log q (the model's prediction,
+    e.g. `log_softmax` of logits); ``target`` t holds probabilities p (or, with
+    ``log_target=True``, log-probabilities log p), of x's shape.
+
+    Formula, pointwise (PyTorch):
+
+        l = t (log t - x)                 (0 where t = 0)
+        l = e^t (t - x)                   with log_target=True
+
+    so that summing over the classes of a row gives KL(p || q). Reductions: "sum";
+    "batchmean" = sum / N (N = the first dimension): **the KL divergence per sample**;
+    "mean" = sum / (number of elements), which also divides by the number of classes
+    and is not the KL divergence (PyTorch keeps it as the default and warns; so do we);
+    "none".
+
+    Gradient: the target does not depend on x, so from l = t log t - t x,
+
+        dl/dx = -t          (-e^t with log_target)
+
+    Stable form: t log t is computed as 0 where t = 0; with ``log_target`` no log of a
+    tiny probability is taken at all, which is why PyTorch offers it.
+
+    >>> import numpy as np, numloss as nl
+    >>> loss = nl.KLDivLoss(reduction="batchmean")
+    >>> x = np.log([[0.7, 0.2, 0.1]])  # the lesson's dog example
+    >>> round(float(loss(x, [[1.0, 0.0, 0.0]])), 3)
+    0.357
+    >>> loss.backward()
+    array([[-1., -0., -0.]])
+
+    References: PyTorch ``torch.nn.KLDivLoss``; the lesson, section 1.3.
+    """
+
+    reductions = ("mean", "batchmean", "sum", "none")
+    gradcheck_options = {
+        "reduction": ("mean", "batchmean", "sum", "none"),
+        "log_target": (False, True),
+    }
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        super().__init__(reduction)
+        self.log_target = check_choice("log_target", log_target, (False, True))
+        if reduction == "mean":
+            warnings.warn(
+                "KLDivLoss: reduction='mean' divides the total by the number of elements, "
+                "not by the batch size; use reduction='batchmean' for the KL divergence",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def _forward(self, input, target):
+        x, t = self._input_and_target(input, target)
+        if self.log_target:
+            p = np.exp(t)  # the target's probabilities
+            losses = p * (t - x)  # e^t (t - x)
+        else:
+            check_in_range("target", t, 0.0, np.inf, "probabilities")
+            p = t
+            losses = _xlogy(t, t) - t * x  # t log t - t x, with 0 log 0 = 0
+        if self.reduction == "batchmean":
+            self._denominator = x.shape[0] if x.ndim else 1
+        self._p = p
+        return losses
+
+    def _backward(self, dl):
+        return -self._p * dl  # dl/dx = -t (or -e^t)
+
+    @classmethod
+    def gradcheck_inputs(cls, rng, options):
+        x = np.log(rng.dirichlet(np.ones(4), size=3))
+        t = rng.dirichlet(np.ones(4), size=3)
+        t[0, 1] = 0.0  # an impossible class: 0 log 0 = 0
+        yield "random", (x, np.log(np.where(t > 0, t, 1e-300)) if options["log_target"] else t)
+        x = np.log(np.array([[1 - 2e-300, 1e-300, 1e-300], [1 / 3, 1 / 3, 1 / 3]]))
+        t = np.array([[1.0, 0.0, 0.0], [0.98, 0.01, 0.01]])
+        yield "extreme", (x, np.log(np.where(t > 0, t, 1e-300)) if options["log_target"] else t)
