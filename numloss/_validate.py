@@ -24,6 +24,7 @@ __all__ = [
     "BadInputError",
     "BadTypeError",
     "as_float_array",
+    "check_binary_labels",
     "check_choice",
     "check_class_indices",
     "check_finite",
@@ -124,6 +125,17 @@ def check_sign_labels(name: str, y: np.ndarray) -> None:
     if np.all((y == 0) | (y == 1)):
         hint = " (these look like 0/1 labels: convert them with 2*y - 1)"
     _first_bad(name, y, bad, "labels -1 or +1", hint)
+
+
+def check_binary_labels(name: str, y: np.ndarray) -> None:
+    """Raise unless every label is 0 or 1, with a hint for -1/+1 labels."""
+    bad = (y != 0) & (y != 1)
+    if not bad.any():
+        return
+    hint = ""
+    if np.all((y == -1) | (y == 1)):
+        hint = " (these look like -1/+1 labels: convert them with (y + 1) / 2)"
+    _first_bad(name, y, bad, "labels 0 or 1", hint)
 
 
 def check_class_indices(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_weight, check_in_range, check_option, check_weight
+from ._validate import as_weight, check_binary_labels, check_in_range, check_option, check_weight
 from .base import Loss, Sampled
 from .primitives import sigmoid, softplus
 
@@ -331,9 +331,7 @@ class FocalLoss(Loss):
 
     def _forward(self, input, target):
         x, y = self._input_and_target(input, target)
-        bad = (y != 0) & (y != 1)
-        if bad.any():
-            check_in_range("target", np.where(bad, np.nan, y), 0, 1, "labels 0 or 1 (none between)")
+        check_binary_labels("target", y)
         s = 2 * y - 1  # +1 for positives, -1 for negatives
         u = s * x  # the margin: > 0 when the prediction is right
         q = sigmoid(-u)  # 1 - p_t, computed directly

@@ -37,7 +37,7 @@ def reduce(losses, denominator, reduction):
 def reference_loss(name, options, *inputs):
     """The reference value of loss `name` built with `options` on `inputs`."""
     options = dict(options)
-    reduction = options.pop("reduction", "mean")
+    reduction = options.get("reduction", "mean")
     losses, denominator = REFERENCES[name](options, *[np.asarray(a) for a in inputs])
     return reduce(losses, denominator, reduction)
 
@@ -176,3 +176,94 @@ def nll(options, x, target):
         out.append(-w[t] * row[t])
         denominator += w[t]
     return np.array(out).reshape(shape), denominator
+
+
+# -- information, margins, ranking, focal -------------------------------------------------
+@register("KLDivLoss")
+def kl_div(options, x, t):
+    out = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        if options.get("log_target"):
+            out[i] = math.exp(t[i]) * (t[i] - x[i])
+        else:
+            out[i] = 0.0 if t[i] == 0 else t[i] * (math.log(t[i]) - x[i])
+    denominator = x.shape[0] if options.get("reduction") == "batchmean" else x.size
+    return out, denominator
+
+
+@register("HingeLoss")
+def hinge(options, f, y):
+    m = options.get("margin", 1.0)
+    return np.array([max(0.0, m - y[i] * f[i]) for i in np.ndindex(f.shape)]).reshape(
+        f.shape
+    ), f.size
+
+
+@register("SquaredHingeLoss")
+def squared_hinge(options, f, y):
+    m = options.get("margin", 1.0)
+    return np.array([max(0.0, m - y[i] * f[i]) ** 2 for i in np.ndindex(f.shape)]).reshape(
+        f.shape
+    ), f.size
+
+
+@register("SoftMarginLoss")
+def soft_margin(options, x, y):
+    return np.array([math.log(1 + math.exp(-y[i] * x[i])) for i in np.ndindex(x.shape)]).reshape(
+        x.shape
+    ), x.size
+
+
+@register("MultiMarginLoss")
+def multi_margin(options, x, y):
+    p, m, w = options.get("p", 1), options.get("margin", 1.0), options.get("weight")
+    x2, y2 = np.atleast_2d(x), np.atleast_1d(y)
+    C = x2.shape[1]
+    w = [1.0] * C if w is None else list(w)
+    out = []
+    for n in range(x2.shape[0]):
+        t = y2[n]
+        out.append(
+            sum(w[t] * max(0.0, m - x2[n, t] + x2[n, i]) ** p for i in range(C) if i != t) / C
+        )
+    return np.array(out).reshape(np.shape(y)), len(out)
+
+
+@register("MarginRankingLoss")
+def margin_ranking(options, x1, x2, y):
+    m = options.get("margin", 0.0)
+    return np.array([max(0.0, -y[i] * (x1[i] - x2[i]) + m) for i in np.ndindex(x1.shape)]).reshape(
+        x1.shape
+    ), x1.size
+
+
+@register("TripletMarginLoss")
+def triplet(options, a, p, n):
+    m, norm_p = options.get("margin", 1.0), options.get("p", 2)
+    eps, swap = options.get("eps", 1e-6), options.get("swap", False)
+    a2, p2, n2 = np.atleast_2d(a), np.atleast_2d(p), np.atleast_2d(n)
+
+    def dist(u, v):
+        return sum(abs(ui - vi + eps) ** norm_p for ui, vi in zip(u, v, strict=True)) ** (
+            1 / norm_p
+        )
+
+    out = []
+    for i in range(a2.shape[0]):
+        d_neg = dist(a2[i], n2[i])
+        if swap:
+            d_neg = min(d_neg, dist(p2[i], n2[i]))
+        out.append(max(0.0, m + dist(a2[i], p2[i]) - d_neg))
+    return np.array(out).reshape(a.shape[:-1]), len(out)
+
+
+@register("FocalLoss")
+def focal(options, x, y):
+    alpha, gamma = options.get("alpha", 0.25), options.get("gamma", 2.0)
+    out = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        p = 1 / (1 + math.exp(-x[i]))
+        p_t = p if y[i] == 1 else 1 - p
+        a_t = 1.0 if alpha is None else (alpha if y[i] == 1 else 1 - alpha)
+        out[i] = -a_t * (1 - p_t) ** gamma * math.log(p_t)
+    return out, x.size

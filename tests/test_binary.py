@@ -373,3 +373,106 @@ def test_every_option_combination_constructs():
     ):
         loss = nl.BCEWithLogitsLoss(weight=weight, reduction=reduction, pos_weight=pw)
         assert np.all(np.isfinite(loss(np.array([[0.3]]), np.array([[1.0]]))))
+
+
+# -- FocalLoss -------------------------------------------------------------------------------
+GAMMAS = [0.0, 0.5, 1.0, 2.0, 5.0]
+
+
+def mp_focal(x, y, alpha, gamma):
+    """alpha_t (1 - p_t)^gamma (-log p_t) and its derivative in x, at 50 digits."""
+    import mpmath
+
+    s = 1 if y == 1 else -1
+    u = mpmath.mpf(float(x)) * s
+    q, ce = mp_sigmoid(-u), mp_softplus(-u)  # 1 - p_t and -log p_t, no cancellation
+    a_t = 1 if alpha is None else (alpha if y == 1 else 1 - alpha)
+    value = a_t * q**gamma * ce
+    dl_du = -a_t * q**gamma * (q + gamma * mp_sigmoid(u) * ce)
+    return value, s * dl_du
+
+
+def test_focal_with_gamma_zero_and_no_alpha_is_bce(rng):
+    x, y = rng.normal(0, 4, (6, 3)), rng.integers(0, 2, (6, 3)).astype(float)
+    focal = nl.FocalLoss(alpha=None, gamma=0.0, reduction="none")
+    bce = nl.BCEWithLogitsLoss(reduction="none")
+    np.testing.assert_allclose(focal(x, y), bce(x, y), rtol=1e-15)
+    np.testing.assert_allclose(
+        focal.backward(np.ones((6, 3))), bce.backward(np.ones((6, 3))), rtol=1e-15
+    )
+
+
+@pytest.mark.parametrize("gamma", GAMMAS)
+@pytest.mark.parametrize("alpha", [0.25, None])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_focal_matches_reference_and_gradcheck(rng, gamma, alpha, reduction):
+    x, y = rng.normal(0, 2, (5, 3)), rng.integers(0, 2, (5, 3)).astype(float)
+    options = {"alpha": alpha, "gamma": gamma, "reduction": reduction}
+    np.testing.assert_allclose(
+        nl.FocalLoss(**options)(x, y), reference_loss("FocalLoss", options, x, y), rtol=1e-12
+    )
+    assert nl.gradcheck(nl.FocalLoss(**options), x, y)
+
+
+FOCAL_TAIL = np.concatenate([-np.geomspace(1e-3, 1e4, 60), [0.0], np.geomspace(1e-3, 1e4, 60)])
+
+
+@pytest.mark.parametrize("gamma", GAMMAS)
+@pytest.mark.parametrize("target", [0.0, 1.0])
+def test_focal_tails_match_mpmath(gamma, target):
+    loss = nl.FocalLoss(alpha=0.25, gamma=gamma, reduction="none")
+    values = loss(FOCAL_TAIL, np.full_like(FOCAL_TAIL, target))
+    grads = loss.backward(np.ones_like(FOCAL_TAIL))
+    assert np.all(np.isfinite(values)) and np.all(np.isfinite(grads))
+    for x, value, grad in zip(FOCAL_TAIL, values, grads, strict=True):
+        exact, exact_grad = mp_focal(x, target, 0.25, gamma)
+        assert_close_to_mp(value, exact, rtol=1e-12, what=f"focal x={x} y={target} gamma={gamma}")
+        assert_close_to_mp(
+            grad, exact_grad, rtol=1e-12, what=f"focal grad x={x} y={target} gamma={gamma}"
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_focal_finite_at_huge_logits_for_small_gamma(dtype):
+    x = np.array([-1e4, 1e4, -1e4, 1e4], dtype=dtype)
+    y = np.array([0.0, 1.0, 1.0, 0.0], dtype=dtype)
+    for gamma in (0.0, 0.25, 0.5):
+        loss = nl.FocalLoss(gamma=gamma, reduction="none")
+        values, grad = loss(x, y), loss.backward(np.ones(4, dtype))
+        assert values.dtype == dtype and grad.dtype == dtype
+        assert np.all(np.isfinite(values)) and np.all(np.isfinite(grad))
+
+
+def test_focal_down_weights_easy_examples():
+    x, y = np.array([2.2, 0.0]), np.array([1.0, 1.0])  # easy (p_t = 0.9) and hard (0.5)
+    bce = nl.BCEWithLogitsLoss(reduction="none")(x, y)
+    focal = nl.FocalLoss(alpha=None, gamma=2.0, reduction="none")(x, y)
+    ratio = focal / bce  # (1 - p_t)^2
+    np.testing.assert_allclose(ratio, (1 - nl.sigmoid(x)) ** 2, rtol=1e-13)
+    assert ratio[0] < 0.011 and ratio[1] == 0.25
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: nl.FocalLoss(gamma=-1.0),
+            r"gamma: expected a finite number in \[0.0, inf\]; got -1.0",
+        ),
+        (
+            lambda: nl.FocalLoss(alpha=1.5),
+            r"alpha: expected a finite number in \[0.0, 1.0\]; got 1.5",
+        ),
+        (
+            lambda: nl.FocalLoss()([0.1, 0.2], [1.0, 0.5]),
+            r"FocalLoss: target: expected labels 0 or 1; got 0.5 at index \(1,\)$",
+        ),
+        (
+            lambda: nl.FocalLoss()([0.1, 0.2], [1.0, -1.0]),
+            r"got -1.0 at index \(1,\) \(these look like -1/\+1 labels: convert them with \(y \+ 1\) / 2\)",
+        ),
+    ],
+)
+def test_focal_bad_input(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

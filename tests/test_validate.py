@@ -82,3 +82,12 @@ def test_choice_and_option():
 
 def test_errors_are_value_and_type_errors():
     assert issubclass(v.BadInputError, ValueError) and issubclass(v.BadTypeError, TypeError)
+
+
+def test_binary_labels_hint_for_sign_labels():
+    v.check_binary_labels("y", np.array([0.0, 1.0]))
+    with pytest.raises(
+        v.BadInputError,
+        match=r"y: expected labels 0 or 1; got -1.0 at index \(0,\) \(these look like -1/\+1 labels",
+    ):
+        v.check_binary_labels("y", np.array([-1.0, 1.0]))
