@@ -110,7 +110,7 @@ def entropy(p, axis: int = -1, base: float = np.e):
     0.0
     """
     p = _distribution("p", p, axis)
-    return -_xlogy(p, p).sum(axis=axis) / _log_base(base)
+    return (0.0 - _xlogy(p, p).sum(axis=axis)) / _log_base(base)  # 0.0 - 0 is +0, not -0
 
 
 def cross_entropy(p, q, axis: int = -1, base: float = np.e):
@@ -126,7 +126,7 @@ def cross_entropy(p, q, axis: int = -1, base: float = np.e):
     p = _distribution("p", p, axis)
     q = _distribution("q", q, axis)
     _same_shape(p, q)
-    return -_xlogy(p, q).sum(axis=axis) / _log_base(base)
+    return (0.0 - _xlogy(p, q).sum(axis=axis)) / _log_base(base)
 
 
 def kl_divergence(p, q, axis: int = -1, base: float = np.e):

@@ -81,7 +81,7 @@ class HingeLoss(_BinaryMarginLoss):
     >>> loss([2.0, 0.5, -1.0], [1.0, 1.0, 1.0])  # safe, too close, wrong
     array([0. , 0.5, 2. ])
     >>> loss.backward([1.0, 1.0, 1.0])
-    array([-0., -1., -1.])
+    array([ 0., -1., -1.])
 
     References: the lesson, section 2.2; Keras ``Hinge``; Cortes and Vapnik (1995).
     """
@@ -99,7 +99,7 @@ class HingeLoss(_BinaryMarginLoss):
         return np.maximum(gap, 0)
 
     def _backward(self, dl):
-        return -self._y * self._inside * dl  # dl/df = -y [margin - y f > 0]
+        return np.where(self._inside, -self._y, 0) * dl  # dl/df = -y [margin - y f > 0]
 
 
 class SquaredHingeLoss(HingeLoss):

@@ -63,7 +63,7 @@ class MarginRankingLoss(Loss):
     array([0. , 1.5, 0.3])
     >>> d1, d2 = loss.backward([1.0, 1.0, 1.0])
     >>> d1, d2
-    (array([-0., -1., -1.]), array([0., 1., 1.]))
+    (array([ 0., -1., -1.]), array([0., 1., 1.]))
 
     References: PyTorch ``torch.nn.MarginRankingLoss``.
     """
@@ -84,8 +84,9 @@ class MarginRankingLoss(Loss):
         return np.maximum(gap, 0)
 
     def _backward(self, dl):
-        d_x1 = -self._y * self._active * dl  # dl/dx1 = -y [gap > 0]
-        return d_x1, -d_x1  # dl/dx2 = +y [gap > 0]
+        d_x1 = np.where(self._active, -self._y, 0) * dl  # dl/dx1 = -y [gap > 0]
+        d_x2 = np.where(self._active, self._y, 0) * dl  # dl/dx2 = y [gap > 0]
+        return d_x1, d_x2
 
     @classmethod
     def gradcheck_inputs(cls, rng, options):

@@ -12,6 +12,14 @@ SCRIPTS = sorted(EXAMPLES.glob("sec*.py"))
 
 # numbers from the lesson each example must print
 EXPECTED = {
+    "sec1_information.py": [
+        "1.00 bits",
+        "S(p) + S(q)",
+        "H = 1.000 bits",
+        "0.469",
+        "KL(P* || P)        = 0.357",
+    ],
+    "sec2_2_margins.py": ["safe", "too close", "wrong", "0.50", "3.00"],
     "sec2_1_spam.py": ["0.105", "0.598", "2.303"],
     "sec3_softmax.py": ["0.417", "-0.341", "0.242", "0.099", "0.925 0.025", "same loss: True"],
 }
