@@ -162,12 +162,12 @@ class Loss:
         raise NotImplementedError
 
     # -- helpers shared by subclasses ---------------------------------------------
-    def _input_and_target(self, input, target, target_dtype: bool = True):
+    def _input_and_target(self, input, target):
         """The common first step: `input` as a finite float array and a finite `target`
-        of the same shape (and, with ``target_dtype``, the same dtype)."""
+        of the same shape and dtype."""
         x = as_float_array("input", input)
         check_finite("input", x)
-        y = as_float_array("target", target, dtype=x.dtype if target_dtype else None)
+        y = as_float_array("target", target, dtype=x.dtype)
         check_finite("target", y)
         if y.shape != x.shape:
             raise BadInputError(f"target: expected the shape of input, {x.shape}; got {y.shape}")

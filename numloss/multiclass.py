@@ -288,7 +288,7 @@ class CrossEntropyLoss(_ClassLoss):
             losses = a * log_norm - weighted_shift.sum(axis=1, keepdims=True)
             del weighted_shift
             self._denominator = losses.size  # mean over samples, not weights
-            self._saved = (z, m, lead, rest, log_norm, a, B, None)
+            self._saved = (z, w, m, lead, rest, log_norm, a, B, None)
         else:
             idx = _IndexTargets(target, z, w, self.ignore_index)
             # B = (1 - e) w_y onehot(y) + (e / C) w   (never built), a = (1 - e) w_y + (e / C) W
@@ -300,7 +300,7 @@ class CrossEntropyLoss(_ClassLoss):
                 wz = z.sum(axis=1, keepdims=True) if w is None else _dot_classes(z, w)
                 losses -= (e / C) * (wz - W * m) * idx.kept
             self._denominator = idx.denominator
-            self._saved = (z, m, lead, rest, log_norm, a, None, idx)
+            self._saved = (z, w, m, lead, rest, log_norm, a, None, idx)
         self._unbatched = unbatched
         return self._unbatch(losses[:, 0], unbatched)
 
@@ -321,9 +321,8 @@ class CrossEntropyLoss(_ClassLoss):
         return t
 
     def _backward(self, dl):
-        z, m, lead, rest, log_norm, a, B, idx = self._saved
+        z, w, m, lead, rest, log_norm, a, B, idx = self._saved
         e, C = self.label_smoothing, z.shape[1]
-        w = _class_weight(self.weight, z)
         # p_k = e^((z_k - m) - log_norm): the softmax, the only N x C buffer we allocate
         grad = z - m
         grad -= log_norm

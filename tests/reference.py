@@ -135,13 +135,17 @@ def _rows(z, target):
     return [(zc[i], tc[i]) for i in np.ndindex(shape)], shape
 
 
+def _class_options(options, z):
+    """(class weights as a list, ignore_index, C) for a loss with classes on dimension 1."""
+    C = z.shape[0] if z.ndim == 1 else z.shape[1]
+    w = options.get("weight")
+    return ([1.0] * C if w is None else list(w)), options.get("ignore_index", -100), C
+
+
 @register("CrossEntropyLoss")
 def cross_entropy(options, z, target):
-    w = options.get("weight")
+    w, ignore, C = _class_options(options, z)
     e = options.get("label_smoothing", 0.0)
-    ignore = options.get("ignore_index", -100)
-    C = z.shape[0] if z.ndim == 1 else z.shape[1]
-    w = [1.0] * C if w is None else list(w)
     rows, shape = _rows(z, target)
     out, denominator = [], 0.0
     for row, t in rows:
@@ -163,10 +167,7 @@ def cross_entropy(options, z, target):
 
 @register("NLLLoss")
 def nll(options, x, target):
-    w = options.get("weight")
-    ignore = options.get("ignore_index", -100)
-    C = x.shape[0] if x.ndim == 1 else x.shape[1]
-    w = [1.0] * C if w is None else list(w)
+    w, ignore, _ = _class_options(options, x)
     rows, shape = _rows(x, target)
     out, denominator = [], 0.0
     for row, t in rows:

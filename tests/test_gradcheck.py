@@ -163,6 +163,7 @@ def test_float32_inputs_are_checked_in_float64(rng):
 def test_result_reports_what_it_found(logits_case):
     x, y = logits_case
     result = nl.gradcheck(broken(nl.BCEWithLogitsLoss, "sign flip")(), x, y)
+    assert isinstance(result, nl.GradcheckResult) and result.checked == x.size
     text = str(result)
     assert text.startswith("FAIL: 12 full checks") and "input[0, 0]" in text
     assert result.max_rel_error == pytest.approx(1.0) and result.max_abs_error > 0
