@@ -123,6 +123,11 @@ def _class_weight(weight, z: np.ndarray):
     return check_weight("weight", weight, (c,), z.dtype, f"of length C = {c} (one per class)")
 
 
+def _along_classes(w: np.ndarray, ndim: int) -> np.ndarray:
+    """A per-class vector shaped (1, C, 1, ...) to broadcast along dimension 1."""
+    return w.reshape((1, -1) + (1,) * (ndim - 2))
+
+
 def _batched(name: str, input) -> tuple[np.ndarray, bool]:
     """The input as a finite float array with classes on dimension 1; (C,) becomes (1, C)."""
     z = as_float_array(name, input)
@@ -278,7 +283,7 @@ class CrossEntropyLoss(_ClassLoss):
                 B = t * (1 - e)
                 B += e / C
                 if w is not None:
-                    B *= w.reshape((1, C) + (1,) * (z.ndim - 2))
+                    B *= _along_classes(w, z.ndim)
             else:
                 B = t  # only read from here on
             a = B.sum(axis=1, keepdims=True)
@@ -336,7 +341,7 @@ class CrossEntropyLoss(_ClassLoss):
             if e or w is not None:
                 grad *= a
             if e:  # -B_k, smoothing part: -(e / C) w_k
-                grad -= (e / C) if w is None else (e / C) * w.reshape((1, C) + (1,) * (z.ndim - 2))
+                grad -= (e / C) if w is None else (e / C) * _along_classes(w, z.ndim)
             # -B_k, target part: -(1 - e) w_y at k = y
             at_y = np.take_along_axis(grad, idx.y, axis=1)
             np.put_along_axis(grad, idx.y, at_y - (1 - e) * idx.w_y, axis=1)
