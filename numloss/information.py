@@ -108,6 +108,11 @@ def entropy(p, axis: int = -1, base: float = np.e):
     0.469
     >>> float(entropy([1.0, 0.0, 0.0]))  # certain: no surprise at all
     0.0
+    >>> import numpy as np  # the uniform distribution has the most: log C
+    >>> bool(np.isclose(entropy([1 / 3, 1 / 3, 1 / 3]), np.log(3)))
+    True
+    >>> bool(entropy([1 / 3, 1 / 3, 1 / 3]) > entropy([0.5, 0.3, 0.2]))
+    True
     """
     p = _distribution("p", p, axis)
     return (0.0 - _xlogy(p, p).sum(axis=axis)) / _log_base(base)  # 0.0 - 0 is +0, not -0
@@ -140,6 +145,8 @@ def kl_divergence(p, q, axis: int = -1, base: float = np.e):
     0.357
     >>> float(kl_divergence([0.5, 0.5], [0.5, 0.5]))
     0.0
+    >>> bool(kl_divergence([0.2, 0.8], [0.6, 0.4]) > 0)  # Gibbs: never negative
+    True
     >>> float(kl_divergence([0.5, 0.5], [1.0, 0.0]))  # q rules out what can happen
     inf
 
