@@ -11,7 +11,7 @@ import numpy as np
 
 from ._validate import as_weight, check_binary_labels, check_in_range, check_option, check_weight
 from .base import Loss, Sampled
-from .primitives import sigmoid, softplus
+from .primitives import _sigmoid_pair, _softplus_pair, softplus
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "FocalLoss", "MSELoss"]
 
@@ -195,8 +195,9 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
         pw = self._pos_weight_like(x)
         pos = y if pw is None else pw * y  # pw y: weight of the positive term
         neg = 1 - y  # weight of the negative term
-        losses = pos * softplus(-x)  # pw y (-log sigmoid(x))
-        losses += neg * softplus(x)  # (1 - y) (-log(1 - sigmoid(x)))
+        sp_pos, sp_neg = _softplus_pair(x)  # softplus(x), softplus(-x)
+        losses = pos * sp_neg  # pw y (-log sigmoid(x)) = pw y softplus(-x)
+        losses += neg * sp_pos  # (1 - y) (-log(1 - sigmoid(x))) = (1 - y) softplus(x)
         w = self._weight_like(x)
         if w is not None:
             losses *= w
@@ -205,8 +206,9 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
 
     def _backward(self, dl):
         x, pos, neg, w = self._saved
-        grad = -pos * sigmoid(-x)  # d/dx [pw y softplus(-x)] = -pw y sigmoid(-x)
-        grad += neg * sigmoid(x)  # d/dx [(1 - y) softplus(x)] = (1 - y) sigmoid(x)
+        s_pos, s_neg = _sigmoid_pair(x)  # sigmoid(x), sigmoid(-x)
+        grad = -pos * s_neg  # d/dx [pw y softplus(-x)] = -pw y sigmoid(-x)
+        grad += neg * s_pos  # d/dx [(1 - y) softplus(x)] = (1 - y) sigmoid(x)
         if w is not None:
             grad *= w
         grad *= dl  # chain rule: dL/dx = dL/dl * dl/dx
@@ -334,7 +336,7 @@ class FocalLoss(Loss):
         check_binary_labels("target", y)
         s = 2 * y - 1  # +1 for positives, -1 for negatives
         u = s * x  # the margin: > 0 when the prediction is right
-        q = sigmoid(-u)  # 1 - p_t, computed directly
+        p_t, q = _sigmoid_pair(u)  # p_t = sigmoid(u); q = 1 - p_t = sigmoid(-u), computed directly
         ce = softplus(-u)  # -log p_t
         modulator = q**self.gamma  # (1 - p_t)^gamma
         losses = modulator * ce
@@ -342,13 +344,13 @@ class FocalLoss(Loss):
         if self.alpha is not None:
             alpha_t = np.where(y == 1, self.alpha, 1 - self.alpha).astype(x.dtype)
             losses *= alpha_t
-        self._saved = (s, u, q, ce, modulator, alpha_t)
+        self._saved = (s, p_t, q, ce, modulator, alpha_t)
         return losses
 
     def _backward(self, dl):
-        s, u, q, ce, modulator, alpha_t = self._saved
-        # dl/du = -alpha_t q^gamma [q + gamma sigmoid(u) ce]
-        grad = q + self.gamma * sigmoid(u) * ce
+        s, p_t, q, ce, modulator, alpha_t = self._saved
+        # dl/du = -alpha_t q^gamma [q + gamma sigmoid(u) ce], with sigmoid(u) = p_t
+        grad = q + self.gamma * p_t * ce
         grad *= -modulator
         if alpha_t is not None:
             grad *= alpha_t

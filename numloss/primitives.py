@@ -40,7 +40,21 @@ def softplus(x):
     array([6.93147181e-01, 4.24835426e-18, 4.00000000e+01, 1.00000000e+03])
     """
     x = as_float_array("x", x)
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    return np.maximum(x, 0) + _log1p_exp_neg_abs(x)
+
+
+def _log1p_exp_neg_abs(x: np.ndarray) -> np.ndarray:
+    """log1p(e^-|x|): the part softplus(x) and softplus(-x) share."""
+    return np.log1p(np.exp(-np.abs(x)))
+
+
+def _softplus_pair(x: np.ndarray):
+    """(softplus(x), softplus(-x)) for the price of one: both are max(±x, 0) + log1p(e^-|x|).
+
+    Used where a loss needs both terms (BCE with logits), so the exp and log1p run once.
+    """
+    t = _log1p_exp_neg_abs(x)
+    return np.maximum(x, 0) + t, np.maximum(-x, 0) + t
 
 
 def sigmoid(x):
@@ -64,6 +78,19 @@ def sigmoid(x):
     x = as_float_array("x", x)
     t = np.exp(-np.abs(x))
     return np.where(x >= 0, 1, t) / (1 + t)
+
+
+def _sigmoid_pair(x: np.ndarray):
+    """(sigmoid(x), sigmoid(-x)) from one exp, for losses that need both.
+
+    With t = e^-|x| (as in `sigmoid`), sigmoid(|x|) = 1 / (1 + t) and
+    sigmoid(-|x|) = t / (1 + t); the sign of x says which is which.
+    """
+    t = np.exp(-np.abs(x))
+    denominator = 1 + t
+    big, small = 1 / denominator, t / denominator  # sigmoid(|x|), sigmoid(-|x|)
+    positive = x >= 0
+    return np.where(positive, big, small), np.where(positive, small, big)
 
 
 def log_sigmoid(x):

@@ -169,7 +169,7 @@ class TripletMarginLoss(Loss):
     ):
         super().__init__(reduction)
         self.margin = check_option("margin", margin)
-        self.p = check_choice("p", p, (1, 2))
+        self.p = int(check_choice("p", p, (1, 2, 1.0, 2.0)))  # PyTorch's default is 2.0
         self.eps = check_option("eps", eps, 0.0)
         self.swap = check_choice("swap", swap, (False, True))
 

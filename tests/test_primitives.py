@@ -88,3 +88,16 @@ def test_empty_axis_and_bad_dtype_are_clear_errors():
         nl.logsumexp(np.zeros((3, 0)), axis=1)
     with pytest.raises(TypeError, match="real-valued"):
         nl.softmax(np.array(["a", "b"]))
+
+
+def test_the_pairs_equal_their_two_halves():
+    """BCE-with-logits and focal take both halves from one exp; they must be the same bits."""
+    from numloss.primitives import _sigmoid_pair, _softplus_pair
+
+    x = np.concatenate([TAILS, BULK])
+    s_pos, s_neg = _sigmoid_pair(x)
+    np.testing.assert_array_equal(s_pos, nl.sigmoid(x))
+    np.testing.assert_array_equal(s_neg, nl.sigmoid(-x))
+    sp_pos, sp_neg = _softplus_pair(x)
+    np.testing.assert_array_equal(sp_pos, nl.softplus(x))
+    np.testing.assert_array_equal(sp_neg, nl.softplus(-x))

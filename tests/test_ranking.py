@@ -95,7 +95,8 @@ def test_satisfied_triplets_get_no_gradient_and_the_boundary_is_a_kink():
             lambda: nl.TripletMarginLoss()(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 4))),
             r"negative: expected the shape of anchor, \(2, 3\); got \(2, 4\)",
         ),
-        (lambda: nl.TripletMarginLoss(p=3), r"p: expected one of 1, 2; got 3"),
+        (lambda: nl.TripletMarginLoss(p=3), r"p: expected one of 1, 2, 1.0, 2.0; got 3"),
+        (lambda: nl.TripletMarginLoss(p=1.5), r"p: expected one of 1, 2, 1.0, 2.0; got 1.5"),
         (
             lambda: nl.TripletMarginLoss(eps=-1.0),
             r"eps: expected a finite number in \[0.0, inf\]; got -1.0",
@@ -135,3 +136,9 @@ def test_float32_in_float32_out():
     loss = nl.TripletMarginLoss()
     value = loss(a, a * 2, a * 0.5)
     assert value.dtype == np.float32 and all(g.dtype == np.float32 for g in loss.backward())
+
+
+def test_triplet_accepts_pytorchs_float_p(rng):
+    a, p, n = (rng.normal(size=(3, 2)) for _ in range(3))
+    assert nl.TripletMarginLoss(p=2.0)(a, p, n) == nl.TripletMarginLoss(p=2)(a, p, n)
+    assert nl.TripletMarginLoss(p=1.0).p == 1
