@@ -6,22 +6,35 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXAMPLES := $(sort $(wildcard examples/sec*.py))
+EXAMPLES := $(sort $(filter-out examples/_%,$(wildcard examples/*.py)))
+# `make examples QUICK=1` runs every example in its --quick mode (what the tests run)
+EXAMPLE_FLAGS := $(if $(QUICK),--quick,)
 
 export MPLBACKEND := Agg
 
-.PHONY: setup test lint format gradcheck examples clean
+.PHONY: setup shell test test-long lint format gradcheck examples bench bench-quick clean
 
 setup: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# setuptools prints an "Editable installation" warning banner that reads like an
+	@# error; it is a notice, so its warnings are silenced for this one command
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -c "import numloss" # fail here, not later, if the install did not work
 	touch $(STAMP)
+
+shell: $(STAMP)
+	@echo "numloss's environment: type 'exit' to leave it"
+	@. $(BIN)/activate && exec $${SHELL:-bash} -i
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the property tests with many more examples (hypothesis profile "long")
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -37,9 +50,19 @@ gradcheck: $(STAMP)
 examples: $(STAMP)
 	@for script in $(EXAMPLES); do \
 		echo "== $$script"; \
-		$(BIN)/python $$script || exit 1; \
+		$(BIN)/python $$script $(EXAMPLE_FLAGS) || exit 1; \
 		echo; \
 	done
+
+# one example: `make example-sec2_1_3_convexity` runs examples/sec2_1_3_convexity.py
+example-%: $(STAMP)
+	$(BIN)/python examples/$*.py $(EXAMPLE_FLAGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m numloss.bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m numloss.bench --quick
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
