@@ -1,0 +1,616 @@
+"""numloss's benchmark: forward + backward time and peak memory, beside the alternatives.
+
+    python -m numloss.bench              # the full run (several minutes), what `make bench` runs
+    python -m numloss.bench --quick      # tiny shapes, seconds: what the tests run
+    python -m numloss.bench --out DIR    # write DIR/bench_results.md, DIR/figures/bench_scaling.png
+
+What is measured, for each row of the table of cases (`cases`):
+
+- time: forward + backward (the loss built, called, and its gradient returned), the median
+  of several repeats after one warm-up round (`time_interleaved`). Every implementation of
+  a row runs once per round, in turn, so their ratios come from the same conditions;
+- memory: the peak bytes `tracemalloc` traces during one more, untimed, forward + backward,
+  the returned gradient included (`peak_memory`), divided by the bytes of the
+  differentiable inputs (the issue's target: at most 1.5).
+
+Each row puts numloss beside
+
+- the textbook form of the same loss (`numloss.textbook`: the formula as written, one-hot
+  targets, a fresh array per step), when it is registered there;
+- PyTorch CPU, `torch.nn`'s module of the same name, forward + ``.backward()``, on one
+  thread and on two, when torch is installed;
+- scikit-learn's Cython losses for softmax cross-entropy and BCE with logits (see
+  `sklearn_run` for their conventions), one thread and two, when installed.
+
+Neither PyTorch nor scikit-learn is a dependency: each is imported only if it is there.
+Ratios are numloss's time divided by the other's: below 1, numloss is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import log_softmax, softmax
+
+import numloss
+from numloss.gradcheck.suite import exported_losses
+
+__all__ = ["Case", "Row", "cases", "main", "peak_memory", "time_interleaved"]
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+COMPARATORS = ("textbook", "sklearn 1t", "sklearn 2t", "torch 1t", "torch 2t")
+
+
+# -- the inputs each family of losses takes ------------------------------------------------
+# Each maker returns the loss's positional inputs for a shape (N, C) (or (n,)) and a float
+# dtype: values where the loss is neither saturated nor trivially zero.
+def logits_and_classes(rng, shape, dtype):  # CrossEntropyLoss, MultiMarginLoss
+    return _normal(rng, shape, dtype), rng.integers(0, shape[1], shape[0])
+
+
+def log_probabilities_and_classes(rng, shape, dtype):  # NLLLoss
+    return log_softmax(_normal(rng, shape, dtype), axis=1), rng.integers(0, shape[1], shape[0])
+
+
+def logits_and_labels(rng, shape, dtype):  # BCEWithLogitsLoss, FocalLoss: labels 0/1
+    return _normal(rng, shape, dtype), rng.integers(0, 2, shape).astype(dtype)
+
+
+def probabilities_and_labels(rng, shape, dtype):  # BCELoss
+    return rng.uniform(0.01, 0.99, shape).astype(dtype), rng.integers(0, 2, shape).astype(dtype)
+
+
+def scores_and_signs(rng, shape, dtype):  # HingeLoss, SquaredHingeLoss, SoftMarginLoss
+    return _normal(rng, shape, dtype), (2 * rng.integers(0, 2, shape) - 1).astype(dtype)
+
+
+def two_reals(rng, shape, dtype):  # MSELoss
+    return _normal(rng, shape, dtype), _normal(rng, shape, dtype)
+
+
+def log_probabilities_and_probabilities(rng, shape, dtype):  # KLDivLoss
+    return log_softmax(_normal(rng, shape, dtype), axis=1), softmax(_normal(rng, shape, dtype), 1)
+
+
+def two_scores_and_signs(rng, shape, dtype):  # MarginRankingLoss: 1-D, N * C pairs
+    n = (int(np.prod(shape)),)
+    return _normal(rng, n, dtype), _normal(rng, n, dtype), scores_and_signs(rng, n, dtype)[1]
+
+
+def triplets(rng, shape, dtype):  # TripletMarginLoss: N embeddings of dimension C
+    anchor = _normal(rng, shape, dtype)
+    return anchor, anchor + _normal(rng, shape, dtype), anchor + _normal(rng, shape, dtype)
+
+
+def _normal(rng, shape, dtype):
+    x = rng.standard_normal(shape, dtype=dtype)
+    x *= 2  # logits of a few units, as a model in training gives
+    return x
+
+
+INPUTS = {
+    "KLDivLoss": log_probabilities_and_probabilities,
+    "BCELoss": probabilities_and_labels,
+    "BCEWithLogitsLoss": logits_and_labels,
+    "MSELoss": two_reals,
+    "FocalLoss": logits_and_labels,
+    "HingeLoss": scores_and_signs,
+    "SquaredHingeLoss": scores_and_signs,
+    "SoftMarginLoss": scores_and_signs,
+    "MultiMarginLoss": logits_and_classes,
+    "CrossEntropyLoss": logits_and_classes,
+    "NLLLoss": log_probabilities_and_classes,
+    "MarginRankingLoss": two_scores_and_signs,
+    "TripletMarginLoss": triplets,
+}
+
+
+# -- the table of cases ------------------------------------------------------------------
+class Case(NamedTuple):
+    section: str  # "libraries", "every loss" or "scaling"
+    loss: str  # the class name in numloss
+    options: dict  # the constructor's options
+    shape: tuple
+    dtype: type
+    repeats: int  # timed rounds after the warm-up
+    compare: bool  # also time the textbook form, PyTorch and scikit-learn
+    memory: bool  # also measure the peak memory (numloss and textbook)
+
+
+FULL = {
+    "every loss": (16384, 64),  # 2^20 numbers per differentiable input
+    "libraries": [
+        ("CrossEntropyLoss", (65536, 10)),
+        ("CrossEntropyLoss", (8192, 1000)),
+        ("CrossEntropyLoss", (1024, 50000)),
+        ("BCEWithLogitsLoss", (10**7,)),
+    ],
+    "scaling": np.logspace(4, 8, 9),  # 10^4 .. 10^8 elements, half a decade apart
+    "fit": (1e5, 1e8),  # the range of the log-log slope
+    "repeats": 5,
+}
+QUICK = {
+    "every loss": (64, 16),
+    "libraries": [
+        ("CrossEntropyLoss", (512, 10)),
+        ("CrossEntropyLoss", (64, 1000)),
+        ("CrossEntropyLoss", (8, 50000)),
+        ("BCEWithLogitsLoss", (10**5,)),
+    ],
+    "scaling": np.logspace(4, 6, 3),
+    "fit": (1e5, 1e6),
+    "repeats": 1,
+}
+SCALING_CLASSES = 1000  # the sweep's cross-entropy is (n / 1000, 1000)
+
+
+def cases(mode: dict) -> list[Case]:
+    """Every measured row: the libraries' shapes, every loss, the scaling sweep."""
+
+    def repeats(shape):  # above 3e7 elements one run takes seconds: 3 rounds are enough
+        return 3 if np.prod(shape) > 3e7 else mode["repeats"]
+
+    table = []
+    for dtype in (np.float64, np.float32):
+        for name, shape in mode["libraries"]:
+            options = {"reduction": "mean"}
+            table.append(Case("libraries", name, options, shape, dtype, repeats(shape), True, True))
+    for cls in exported_losses():
+        for dtype in (np.float64, np.float32):
+            for reduction in ("mean", "sum"):
+                options = {"reduction": reduction}
+                shape = mode["every loss"]
+                table.append(
+                    Case(
+                        "every loss",
+                        cls.__name__,
+                        options,
+                        shape,
+                        dtype,
+                        repeats(shape),
+                        True,
+                        True,
+                    )
+                )
+    for n in mode["scaling"]:
+        for name, shape in (
+            ("CrossEntropyLoss", (round(n / SCALING_CLASSES), SCALING_CLASSES)),
+            ("BCEWithLogitsLoss", (round(n),)),
+        ):
+            options = {"reduction": "mean"}
+            table.append(
+                Case("scaling", name, options, shape, np.float64, repeats(shape), False, False)
+            )
+    return table
+
+
+# -- the two measurements ----------------------------------------------------------------
+def time_interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """The median seconds of each run, over `repeats` rounds after one warm-up round.
+
+    A round calls every run once, in turn (round-robin), so that a slow moment of a shared
+    machine falls on all of them alike. The result a run returns is freed after its clock
+    stops, for every run the same.
+    """
+    seconds = {name: [] for name in runs}
+    for round_ in range(1 + repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            result = run()
+            elapsed = time.perf_counter() - start
+            del result
+            if round_ > 0:  # round 0 is the warm-up
+                seconds[name].append(elapsed)
+    return {name: statistics.median(s) for name, s in seconds.items()}
+
+
+def peak_memory(run: Callable[[], object]) -> int:
+    """The peak bytes `tracemalloc` traces during one call of `run`, its result included.
+
+    Only what the call allocates counts (what was traced before it is subtracted), and its
+    result is still alive when the peak is read, so a returned gradient is part of it.
+    NumPy reports its array buffers to tracemalloc; PyTorch's allocator does not.
+    """
+    started_here = not tracemalloc.is_tracing()
+    if started_here:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    before = tracemalloc.get_traced_memory()[0]
+    try:
+        result = run()
+        peak = tracemalloc.get_traced_memory()[1]
+        del result
+    finally:
+        if started_here:
+            tracemalloc.stop()
+    return peak - before
+
+
+# -- one run per implementation: a function of no arguments, returning the gradients -------
+def numloss_run(name: str, options: dict, inputs: tuple) -> Callable[[], object]:
+    cls = getattr(numloss, name)
+
+    def run():
+        loss = cls(**options)  # built inside: its record is freed with it, after each run
+        loss(*inputs)
+        return loss.backward()
+
+    return run
+
+
+def textbook_run(textbook, name: str, options: dict, inputs: tuple):
+    """numloss.textbook's form of the loss, or None when it has none (or no textbook yet)."""
+    if textbook is None or name not in textbook.TEXTBOOK:
+        return None
+    return lambda: textbook.value_and_grad(name, options, *inputs)
+
+
+def torch_run(torch, name: str, options: dict, inputs: tuple, threads: int):
+    """``torch.nn.<name>(**options)``, forward + ``.backward()`` on `threads` threads, or None
+    when torch is not installed or has no module of that name (HingeLoss, FocalLoss, ...).
+    The tensors share the NumPy arrays' memory; each run starts with no gradient, so that
+    backward allocates a fresh one, as numloss does."""
+    module = None if torch is None else getattr(torch.nn, name, None)
+    if module is None:
+        return None
+    module = module(**options)
+    tensors = [torch.from_numpy(a) for a in inputs]
+    leaves = [tensors[getattr(numloss, name).inputs.index(d)] for d in differentiable(name)]
+    for leaf in leaves:
+        leaf.requires_grad_()
+
+    def run():
+        torch.set_num_threads(threads)  # about 10 microseconds
+        for leaf in leaves:
+            leaf.grad = None
+        module(*tensors).backward()
+        return [leaf.grad for leaf in leaves]
+
+    return run
+
+
+def sklearn_run(sklearn_loss, name: str, options: dict, inputs: tuple, threads: int):
+    """scikit-learn's Cython loss for the same computation, or None where it has none.
+
+    Their conventions (sklearn/_loss/loss.py, checked against scipy on a small input):
+
+    - ``HalfMultinomialLoss(n_classes=C)``: raw_prediction the (N, C) logits z, y_true the
+      class indices *as floats* of z's dtype; per sample it returns the loss
+      logsumexp(z) - z_y, which is softmax cross-entropy ("half" the multinomial
+      deviance), and the gradient softmax(z) - onehot(y);
+    - ``HalfBinomialLoss()``: raw_prediction the logits x (1-D), y_true labels 0/1; per
+      element the loss log(1 + e^x) - y x, which is BCE with logits, and the gradient
+      sigmoid(x) - y.
+
+    Both return per-sample losses and *unscaled* per-sample gradients, in float32 for
+    float32 inputs (computed in float64 inside). Here the losses are reduced (mean or sum,
+    one pass over N numbers) and the gradient is left as it comes: its 1/N, for "mean", is
+    work numloss does and this timing does not.
+    """
+    if sklearn_loss is None or set(options) != {"reduction"}:
+        return None
+    if name == "CrossEntropyLoss" and inputs[0].ndim == 2 and inputs[1].dtype.kind in "iu":
+        (raw, target), loss = inputs, sklearn_loss.HalfMultinomialLoss(n_classes=inputs[0].shape[1])
+    elif name == "BCEWithLogitsLoss":
+        (raw, target), loss = inputs, sklearn_loss.HalfBinomialLoss()
+        raw = raw.reshape(-1)
+    else:
+        return None
+    y_true = np.ascontiguousarray(target.reshape(-1), dtype=raw.dtype)  # converted untimed
+    reduce = np.mean if options["reduction"] == "mean" else np.sum
+
+    def run():
+        losses, gradient = loss.loss_gradient(y_true, raw, n_threads=threads)
+        return reduce(losses), gradient
+
+    return run
+
+
+def differentiable(name: str) -> tuple[str, ...]:
+    return getattr(numloss, name).differentiable
+
+
+def differentiable_bytes(name: str, inputs: tuple) -> int:
+    names = getattr(numloss, name).inputs
+    return sum(inputs[names.index(d)].nbytes for d in differentiable(name))
+
+
+def optional_import(module: str):
+    """The module, or None when it is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+# -- measuring the table -------------------------------------------------------------------
+class Row(NamedTuple):
+    case: Case
+    seconds: dict[str, float]  # implementation -> median seconds ("numloss" always there)
+    memory: dict[str, float]  # implementation -> peak / differentiable input bytes
+
+    def ratio(self, other: str) -> float | None:
+        """numloss's time over `other`'s (below 1: numloss is faster), or None."""
+        if other not in self.seconds:
+            return None
+        return self.seconds["numloss"] / self.seconds[other]
+
+
+def measure(case: Case, libraries: dict, rng: np.random.Generator) -> Row:
+    """Time (and measure the memory of) every implementation of one case."""
+    inputs = INPUTS[case.loss](rng, case.shape, case.dtype)
+    runs = {"numloss": numloss_run(case.loss, case.options, inputs)}
+    if case.compare:
+        torch, sk = libraries["torch"], libraries["sklearn"]
+        runs["textbook"] = textbook_run(libraries["textbook"], case.loss, case.options, inputs)
+        runs["sklearn 1t"] = sklearn_run(sk, case.loss, case.options, inputs, threads=1)
+        runs["sklearn 2t"] = sklearn_run(sk, case.loss, case.options, inputs, threads=2)
+        runs["torch 1t"] = torch_run(torch, case.loss, case.options, inputs, threads=1)
+        runs["torch 2t"] = torch_run(torch, case.loss, case.options, inputs, threads=2)
+        runs = {name: run for name, run in runs.items() if run is not None}
+    seconds = time_interleaved(runs, case.repeats)
+    memory = {}
+    if case.memory:
+        size = differentiable_bytes(case.loss, inputs)
+        for name in ("numloss", "textbook"):
+            if name in runs:
+                memory[name] = peak_memory(runs[name]) / size
+    return Row(case, seconds, memory)
+
+
+def progress_line(i: int, total: int, row: Row) -> str:
+    c = row.case
+    times = " | ".join(f"{name} {_ms(s)}" for name, s in row.seconds.items())
+    line = f"[{i:3d}/{total}] {c.section}: {c.loss} {c.options['reduction']} {c.shape} "
+    line += f"{np.dtype(c.dtype).name}: {times} ms"
+    if row.memory:
+        line += " | memory " + ", ".join(f"{n} {m:.2f}x" for n, m in row.memory.items())
+    return line
+
+
+def slope(rows: list[Row], loss: str, fit: tuple[float, float]) -> float:
+    """The least-squares slope of log(time) against log(elements) within `fit`."""
+    points = [
+        (np.prod(r.case.shape), r.seconds["numloss"])
+        for r in rows
+        if r.case.section == "scaling" and r.case.loss == loss
+    ]
+    n, t = np.array([p for p in points if fit[0] * 0.99 <= p[0] <= fit[1] * 1.01]).T
+    return float(np.polyfit(np.log10(n), np.log10(t), 1)[0])
+
+
+# -- the outputs ---------------------------------------------------------------------------
+RATIO_COLUMNS = ["loss", "reduction", "shape", "dtype", "numloss ms"]
+RATIO_COLUMNS += [f"÷ {name}" for name in COMPARATORS]
+RATIO_COLUMNS += ["memory ÷ inputs", "textbook memory ÷ inputs"]
+
+
+def ratio_table(rows: list[Row]) -> list[str]:
+    """A Markdown table: numloss's time, its ratio to each other implementation, memory."""
+    lines = [_markdown_row(RATIO_COLUMNS), _markdown_row(["---"] * len(RATIO_COLUMNS))]
+    for r in rows:
+        c = r.case
+        cells = [c.loss, c.options["reduction"], _shape(c.shape), np.dtype(c.dtype).name]
+        cells.append(_ms(r.seconds["numloss"]))
+        cells += [_number(r.ratio(name)) for name in COMPARATORS]
+        cells += [_number(r.memory.get("numloss")), _number(r.memory.get("textbook"))]
+        lines.append(_markdown_row(cells))
+    return lines
+
+
+def times_table(rows: list[Row]) -> list[str]:
+    """A Markdown table of every implementation's median time, in milliseconds."""
+    columns = ["loss", "reduction", "shape", "dtype", "numloss", *COMPARATORS]
+    lines = [_markdown_row(columns), _markdown_row(["---"] * len(columns))]
+    for r in rows:
+        c = r.case
+        cells = [c.loss, c.options["reduction"], _shape(c.shape), np.dtype(c.dtype).name]
+        cells += [_ms(r.seconds.get(name)) for name in ("numloss", *COMPARATORS)]
+        lines.append(_markdown_row(cells))
+    return lines
+
+
+def scaling_table(rows: list[Row]) -> list[str]:
+    lines = [_markdown_row(["loss", "shape", "elements", "numloss ms"]), _markdown_row(["---"] * 4)]
+    for r in rows:
+        shape = r.case.shape
+        cells = [r.case.loss, _shape(shape), f"{np.prod(shape):.3g}", _ms(r.seconds["numloss"])]
+        lines.append(_markdown_row(cells))
+    return lines
+
+
+def machine() -> dict[str, str]:
+    """The CPU, core count and versions the numbers were measured with."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for label, module in (("PyTorch", "torch"), ("scikit-learn", "sklearn")):
+        found = optional_import(module)
+        versions[label] = found.__version__ if found is not None else "not installed"
+    return {
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "Python": platform.python_version(),
+        "NumPy": np.__version__,
+        **versions,
+        "date": datetime.date.today().isoformat(),
+    }
+
+
+def load_average() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
+def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
+    by_section = {
+        s: [r for r in rows if r.case.section == s] for s in ("libraries", "every loss", "scaling")
+    }
+    text = ["# numloss benchmark", ""]
+    text.append(f"`python -m numloss.bench{' --quick' if mode_name == 'quick' else ''}`, ")
+    text[-1] += "forward + backward, median of several repeats after a warm-up, interleaved."
+    text += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in about.items()) + "."]
+    if note:
+        text += ["", f"**{note}**"]
+    text += [
+        "",
+        "How to read it: each `÷ X` column is numloss's time divided by X's, measured in the "
+        "same run, in turn (below 1: numloss is faster). `1t`/`2t`: one thread, two threads. "
+        "Memory is the peak traced by `tracemalloc` during forward + backward, the returned "
+        "gradient included, divided by the bytes of the differentiable inputs (the target is "
+        "at most 1.5); PyTorch's allocator is not traced, so it has no memory column. "
+        "scikit-learn returns per-sample gradients, not scaled by 1/N; `-`: not measured "
+        "(not installed, or no such loss there).",
+        "",
+        "## Against the libraries",
+        "",
+        *ratio_table(by_section["libraries"]),
+        "",
+        "## Every loss",
+        "",
+        *ratio_table(by_section["every loss"]),
+        "",
+        "## Scaling",
+        "",
+        "![time against elements](figures/bench_scaling.png)",
+        "",
+    ]
+    text += [
+        f"Log-log slope of {loss}, {lo:.0e} to {hi:.0e} elements: {s:.2f}" + "  "
+        for loss, (lo, hi, s) in slopes.items()
+    ]
+    text += ["", *scaling_table(by_section["scaling"]), "", "## Every time (ms)", ""]
+    text += times_table(by_section["libraries"] + by_section["every loss"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(text) + "\n")
+
+
+def plot_scaling(path: Path, rows: list[Row], slopes: dict, fit: tuple[float, float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for loss, style in (("CrossEntropyLoss", "o-"), ("BCEWithLogitsLoss", "s-")):
+        mine = [r for r in rows if r.case.section == "scaling" and r.case.loss == loss]
+        n = np.array([np.prod(r.case.shape) for r in mine], dtype=float)
+        t = np.array([r.seconds["numloss"] for r in mine])
+        label = f"{loss}: slope {slopes[loss][2]:.2f}"
+        if loss == "CrossEntropyLoss":
+            label = f"{loss} (N, {SCALING_CLASSES}): slope {slopes[loss][2]:.2f}"
+        ax.loglog(n, t, style, label=label)
+    ax.axvspan(*fit, color="0.92", zorder=0, label="range of the fitted slope")
+    ax.set_xlabel("elements (N × C, or N)")
+    ax.set_ylabel("forward + backward time (s, median)")
+    ax.set_title("numloss's time grows linearly with the input (float64)")
+    ax.legend(loc="upper left")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _markdown_row(cells) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _shape(shape: tuple) -> str:
+    return str(tuple(int(d) for d in shape))  # (8192, 1000), (10000000,)
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e3:.3g}"
+
+
+def _number(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+# -- the command ---------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> list[Row]:
+    parser = argparse.ArgumentParser(
+        prog="python -m numloss.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, 1 repeat: seconds")
+    parser.add_argument(
+        "--out", type=Path, default=EXAMPLES, help="where to write (default: examples/)"
+    )
+    parser.add_argument(
+        "--note", default="", help="a line for the Markdown, e.g. about the machine's load"
+    )
+    args = parser.parse_args(argv)
+    mode, mode_name = (QUICK, "quick") if args.quick else (FULL, "full")
+
+    libraries = {
+        "textbook": optional_import("numloss.textbook"),
+        "torch": optional_import("torch"),
+        "sklearn": optional_import("sklearn._loss.loss"),
+    }
+    about = machine()
+    about["load average at the start"] = load_average()
+    print(
+        "numloss bench (" + mode_name + "): " + "; ".join(f"{k} {v}" for k, v in about.items()),
+        flush=True,
+    )
+    missing = [name for name, module in libraries.items() if module is None]
+    if missing:
+        print(f"not measured (not installed or not written yet): {', '.join(missing)}", flush=True)
+
+    table = cases(mode)
+    rng = np.random.default_rng(0)
+    torch_threads = libraries["torch"].get_num_threads() if libraries["torch"] else None
+    rows = []
+    with warnings.catch_warnings():
+        # KLDivLoss's "mean" warns, in numloss and in PyTorch, at every call: known here
+        warnings.simplefilter("ignore", UserWarning)
+        for i, case in enumerate(table, 1):
+            rows.append(measure(case, libraries, rng))
+            print(progress_line(i, len(table), rows[-1]), flush=True)
+    if torch_threads is not None:
+        libraries["torch"].set_num_threads(torch_threads)
+    about["load average at the end"] = load_average()
+
+    slopes = {
+        loss: (*mode["fit"], slope(rows, loss, mode["fit"]))
+        for loss in ("CrossEntropyLoss", "BCEWithLogitsLoss")
+    }
+    for section in ("libraries", "every loss"):
+        print(f"\n{section}: numloss's time ÷ each other's (below 1: numloss is faster)")
+        print("\n".join(ratio_table([r for r in rows if r.case.section == section])))
+    print()
+    for loss, (lo, hi, s) in slopes.items():
+        print(f"log-log slope of {loss}, {lo:.0e} to {hi:.0e} elements: {s:.2f}")
+
+    markdown = args.out / "bench_results.md"
+    figure = args.out / "figures" / "bench_scaling.png"
+    write_markdown(markdown, rows, slopes, mode_name, about, args.note)
+    plot_scaling(figure, rows, slopes, mode["fit"])
+    print(f"\nwrote {markdown} and {figure}")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,165 @@
+"""The benchmark's quick mode: its tables, its files, and its two measurements.
+
+Timings are never asserted (they belong to the benchmark, not to a test): what is
+checked is that every row and column is there and holds a positive finite number.
+"""
+
+import contextlib
+import importlib.util
+import io
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from numloss import bench
+from numloss.gradcheck.suite import exported_losses
+
+LIBRARY_COLUMNS = ("÷ sklearn 1t", "÷ sklearn 2t", "÷ torch 1t", "÷ torch 2t")
+
+
+def installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def markdown_tables(text: str) -> dict[str, list[dict[str, str]]]:
+    """Each '## section' of the Markdown: its first table, as one dict per row."""
+    tables, section, header = {}, None, None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section, header = line[3:], None
+        elif line.startswith("| ") and section is not None:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if header is None:
+                header = cells
+                tables.setdefault(section, [])
+            elif set(cells) != {"---"}:
+                tables[section].append(dict(zip(header, cells, strict=True)))
+    return tables
+
+
+def positive_number(cell: str) -> float:
+    value = float(cell)
+    assert math.isfinite(value) and value > 0, cell
+    return value
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One quick run with whatever is installed: its rows, Markdown tables and output."""
+    out = tmp_path_factory.mktemp("bench")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rows = bench.main(["--quick", "--out", str(out)])
+    text = (out / "bench_results.md").read_text()
+    return rows, markdown_tables(text), printed.getvalue(), out, text
+
+
+def test_files_are_written(quick):
+    _, _, _, out, text = quick
+    figure = out / "figures" / "bench_scaling.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "figures/bench_scaling.png" in text  # the Markdown shows the figure
+    for what in ("CPU", "cores", "NumPy", "PyTorch", "scikit-learn", "date"):
+        assert what in text
+
+
+def test_every_loss_has_a_row_per_reduction_and_dtype_with_its_memory(quick):
+    _, tables, _, _, _ = quick
+    rows = tables["Every loss"]
+    assert list(rows[0]) == bench.RATIO_COLUMNS
+    found = {(r["loss"], r["reduction"], r["dtype"]) for r in rows}
+    expected = {
+        (cls.__name__, reduction, dtype)
+        for cls in exported_losses()
+        for reduction in ("mean", "sum")
+        for dtype in ("float64", "float32")
+    }
+    assert found == expected and len(rows) == len(expected)
+    textbook = bench.optional_import("numloss.textbook")
+    for r in rows:
+        positive_number(r["numloss ms"])
+        positive_number(r["memory ÷ inputs"])
+        if textbook is not None and r["loss"] in textbook.TEXTBOOK:
+            positive_number(r["textbook memory ÷ inputs"])
+            positive_number(r["÷ textbook"])
+
+
+def test_library_rows_have_the_issue_shapes_and_ratios(quick):
+    _, tables, _, _, _ = quick
+    rows = tables["Against the libraries"]
+    found = [(r["loss"], r["shape"], r["dtype"]) for r in rows]
+    expected = [
+        (name, bench._shape(shape), dtype)
+        for dtype in ("float64", "float32")
+        for name, shape in bench.QUICK["libraries"]
+    ]
+    assert found == expected
+    for r in rows:
+        for column in LIBRARY_COLUMNS:
+            lib = "sklearn" if "sklearn" in column else "torch"
+            if installed(lib):  # both libraries have both of these losses
+                positive_number(r[column])
+            else:
+                assert r[column] == "-"
+
+
+def test_ratios_are_numloss_time_over_the_other(quick):
+    rows, tables, _, _, _ = quick
+    measured = [r for r in rows if r.case.section == "every loss"]
+    assert len(measured) == len(tables["Every loss"])
+    for row, cells in zip(measured, tables["Every loss"], strict=True):
+        for name in bench.COMPARATORS:
+            if name in row.seconds:
+                ratio = row.seconds["numloss"] / row.seconds[name]
+                assert positive_number(cells[f"÷ {name}"]) == pytest.approx(ratio, abs=0.006)
+            else:
+                assert cells[f"÷ {name}"] == "-"
+        # torch is compared wherever torch.nn has the loss's name, and only there
+        has_module = installed("torch") and hasattr(sys.modules["torch"].nn, row.case.loss)
+        assert ("torch 1t" in row.seconds) == has_module
+
+
+def test_progress_lines_and_slopes_are_printed(quick):
+    rows, _, printed, _, _ = quick
+    progress = [line for line in printed.splitlines() if line.startswith("[")]
+    assert len(progress) == len(rows) == len(bench.cases(bench.QUICK))
+    for loss in ("CrossEntropyLoss", "BCEWithLogitsLoss"):
+        line = next(x for x in printed.splitlines() if x.startswith(f"log-log slope of {loss}"))
+        assert math.isfinite(float(line.rsplit(":", 1)[1]))
+
+
+def test_runs_without_torch_and_sklearn(tmp_path, monkeypatch, capsys):
+    for module in ("torch", "sklearn", "sklearn._loss.loss"):
+        monkeypatch.setitem(sys.modules, module, None)  # `import` now raises ImportError
+    rows = bench.main(["--quick", "--out", str(tmp_path)])
+    text = (tmp_path / "bench_results.md").read_text()
+    assert "PyTorch not installed" in text and "scikit-learn not installed" in text
+    assert all(set(r.seconds) <= {"numloss", "textbook"} for r in rows)
+    for section in ("Against the libraries", "Every loss"):
+        for r in markdown_tables(text)[section]:
+            assert all(r[column] == "-" for column in LIBRARY_COLUMNS)
+            positive_number(r["memory ÷ inputs"])
+    assert "(not installed or not written yet): torch, sklearn" in capsys.readouterr().out
+
+
+def test_peak_memory_counts_temporaries_and_the_result():
+    def run():
+        temporary = np.ones(2 * 10**6)  # 16 MB, freed on return
+        return temporary[: 10**6].copy()  # 8 MB, alive when the peak is read
+
+    peak = bench.peak_memory(run)
+    assert 24e6 <= peak <= 24e6 + 64e3
+
+
+def test_time_interleaved_calls_each_run_in_turn():
+    calls = []
+    runs = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    seconds = bench.time_interleaved(runs, repeats=3)
+    assert calls == ["a", "b", "c"] * 4  # a warm-up round, then 3 timed rounds
+    assert set(seconds) == {"a", "b", "c"}
+    assert all(math.isfinite(s) and s > 0 for s in seconds.values())
