@@ -441,6 +441,8 @@ class Sequential(Layer):
 
     so backward calls the layers' backwards in reverse order. Each layer reads its own
     record, kept by its forward; the Sequential keeps none (its ``Record`` is empty).
+    A layer may be any object with ``forward`` and ``backward`` (and
+    ``named_parameters`` if it has parameters); subclassing `Layer` adds the checks.
     Parameters are named "<index>.<name>", as in PyTorch: "0.weight", "2.bias".
 
     >>> import numpy as np
@@ -459,13 +461,13 @@ class Sequential(Layer):
         if not layers:
             raise BadInputError("layers: expected at least one layer; got none")
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                hint = " (pass the layers one by one: Sequential(*layers))" * isinstance(
-                    layer, list | tuple
-                )
+            if not _is_layer(layer):
+                listed = isinstance(layer, list | tuple)
+                hint = " (pass the layers one by one: Sequential(*layers))" if listed else ""
                 raise BadTypeError(
-                    f"layers[{i}]: expected a Layer (Linear, ReLU, Sigmoid, Tanh, "
-                    f"Sequential, ...); got {type(layer).__name__}{hint}"
+                    f"layers[{i}]: expected a layer, an object with forward and backward "
+                    f"(Linear, ReLU, Sigmoid, Tanh, Sequential, ...); got "
+                    f"{type(layer).__name__}{hint}"
                 )
             for j in range(i):
                 if layers[j] is layer:
@@ -495,7 +497,7 @@ class Sequential(Layer):
         return [
             (f"{i}.{name}", p)
             for i, layer in enumerate(self.layers)
-            for name, p in layer.named_parameters()
+            for name, p in getattr(layer, "named_parameters", list)()
         ]
 
     def _forward(self, x):
@@ -532,8 +534,7 @@ class WithLoss:
     differentiable = ("input",)
 
     def __init__(self, model: Layer, loss):
-        if not isinstance(model, Layer):
-            raise BadTypeError(f"model: expected a Layer or Sequential; got {type(model).__name__}")
+        _check_model(model)
         _check_loss(loss)
         self.model, self.loss = model, loss
 
@@ -556,7 +557,21 @@ class WithLoss:
         return self.model.parameters()
 
     def zero_grad(self) -> None:
-        self.model.zero_grad()
+        for p in self.parameters():
+            p.grad[...] = 0
+
+
+def _is_layer(obj) -> bool:
+    """A layer is anything with forward and backward: a `Layer`, or a student's own class."""
+    return callable(getattr(obj, "forward", None)) and callable(getattr(obj, "backward", None))
+
+
+def _check_model(model) -> None:
+    if not (_is_layer(model) and callable(getattr(model, "parameters", None))):
+        raise BadTypeError(
+            f"model: expected a layer or Sequential (with forward, backward and parameters); "
+            f"got {type(model).__name__}"
+        )
 
 
 def _check_loss(loss) -> None:
@@ -649,7 +664,8 @@ def accuracy(output, target, loss=None) -> float | None:
 
     - Several outputs per sample, output (N, C) with C > 1 (or (N, C, d1, ...)): the
       predicted class is the argmax over C, compared with integer labels of shape (N,)
-      or with the argmax of probability targets of the output's shape.
+      or with the argmax of probability targets of the output's shape (a label equal
+      to the loss's ``ignore_index`` is not counted).
     - One output per sample, shape (N,) or (N, 1), with labels 0/1 (or soft labels in
       [0, 1], positive above 0.5) or -1/+1: positive where the output is above a
       threshold, 0 for losses on logits or scores (BCEWithLogitsLoss, FocalLoss,
@@ -666,13 +682,16 @@ def accuracy(output, target, loss=None) -> float | None:
     if out.size == 0:
         return None
     if out.ndim >= 2 and out.shape[1] > 1:  # one score per class: argmax over dimension 1
-        if t.shape == out.shape:
+        if t.shape == out.shape:  # probability targets
             truth = t.argmax(axis=1)
         elif t.dtype.kind in "iu" and t.shape == out.shape[:1] + out.shape[2:]:
             truth = t
         else:
             return None
-        return float(np.mean(out.argmax(axis=1) == truth))
+        counted = truth != getattr(loss, "ignore_index", None)  # an ignored label is not counted
+        if not counted.any():
+            return None
+        return float(np.mean(out.argmax(axis=1)[counted] == truth[counted]))
     if out.size != t.size or out.size != len(out):  # not one output per sample
         return None
     out, t = out.reshape(-1), t.reshape(-1)
@@ -718,14 +737,15 @@ def _evaluate(model, loss, X, y, metrics: dict, prefix: str = "") -> dict:
     return numbers
 
 
-def _dataset(name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
-    X, y = np.asarray(X), np.asarray(y)
+def _dataset(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """X as a finite float array of samples (rows) and y with one target per row."""
+    X, y = as_float_array(x_name, X), np.asarray(y)  # no copy: X[rows] copies each batch
+    check_finite(x_name, X)
     if X.ndim == 0 or len(X) == 0:
-        raise BadInputError(f"{name}: expected at least one sample; got shape {X.shape}")
+        raise BadInputError(f"{x_name}: expected at least one sample (row); got shape {X.shape}")
     if y.ndim == 0 or len(y) != len(X):
         raise BadInputError(
-            f"{name}: expected one target per sample, {len(X)} (X has shape {X.shape}); "
-            f"got targets of shape {y.shape}"
+            f"{y_name}: expected one target per row of {x_name}, {len(X)} rows; got shape {y.shape}"
         )
     return X, y
 
@@ -762,16 +782,33 @@ def fit(
     The loss's reduction must be "mean" or "sum" (one number per batch). The same
     seed and the same initial model give the same history, number for number.
     X and y are never modified.
+
+    One full-batch step of logistic regression from w = b = 0, where every
+    sigmoid(w x + b) is 1/2: dL/dw = mean((1/2 - y) x) = -0.75 and dL/db = 0, so with
+    lr = 1 the step gives w = 0.75, and the loss is
+    (softplus(-1.5) + softplus(-0.75)) / 2 = 0.2941.
+
+    >>> import numpy as np, numloss as nl
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> y = np.array([[0.0], [0.0], [1.0], [1.0]])
+    >>> model = Linear(1, 1)
+    >>> model.weight.data[...] = 0.0
+    >>> model.bias.data[...] = 0.0
+    >>> history = fit(model, nl.BCEWithLogitsLoss(), X, y, epochs=1, lr=1.0)
+    epoch 1/1  loss 0.2941  accuracy 1.000
+    >>> model.weight.data, model.bias.data
+    (array([[0.75]]), array([0.]))
+    >>> history
+    {'loss': [0.2941], 'accuracy': [1.0]}
     """
-    if not isinstance(model, Layer):
-        raise BadTypeError(f"model: expected a Layer or Sequential; got {type(model).__name__}")
+    _check_model(model)
     _check_loss(loss)
     if getattr(loss, "reduction", "mean") not in ("mean", "sum", "batchmean"):
         raise BadInputError(
             f"loss: expected reduction 'mean' or 'sum' (one number per batch); "
             f"got {loss.reduction!r}"
         )
-    X, y = _dataset("X", X, y)
+    X, y = _dataset("X", "y", X, y)
     epochs = _positive_int("epochs", epochs)
     batch = len(X) if batch_size is None else _positive_int("batch_size", batch_size)
     print_every = _positive_int("print_every", print_every)
@@ -782,7 +819,7 @@ def fit(
     if validation is not None:
         if not (isinstance(validation, tuple | list) and len(validation) == 2):
             raise BadInputError("validation: expected a pair (X_val, y_val)")
-        validation = _dataset("validation", *validation)
+        validation = _dataset("validation[0]", "validation[1]", *validation)
     metrics = dict(metrics or {})
 
     rng = np.random.default_rng(seed)
