@@ -186,7 +186,10 @@ class Layer:
         """
         name = type(self).__name__
         if self._last is None:
-            raise RuntimeError(f"{name}.backward() called before forward()")
+            raise RuntimeError(
+                f"{name}.backward() needs a successful forward() first "
+                "(none was run, or the last one raised)"
+            )
         record, shape, dtype, input_dtype = self._last
         try:
             g = as_float_array("grad_output", grad_output, dtype=dtype)

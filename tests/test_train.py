@@ -476,6 +476,14 @@ def _backward_wrong_shape():
     return layer.backward(np.ones((2, 4)))
 
 
+def _backward_after_failed_forward():
+    layer = Linear(3, 2)
+    layer(np.ones((1, 3)))
+    with pytest.raises(ValueError):
+        layer(np.ones((1, 4)))
+    layer.backward(np.ones((1, 2)))  # the record of the first forward is gone
+
+
 def _reassign_weight():
     Linear(3, 2).weight.data = np.ones((3, 2))
 
@@ -542,7 +550,12 @@ BAD = {
     "backward-first": (
         lambda: Sigmoid().backward(np.ones(2)),
         RuntimeError,
-        r"Sigmoid.backward\(\) called before forward\(\)",
+        r"Sigmoid.backward\(\) needs a successful forward\(\) first",
+    ),
+    "backward-after-failed-forward": (
+        _backward_after_failed_forward,
+        RuntimeError,
+        r"Linear.backward\(\) needs a successful forward\(\) first \(none was run, or the last one raised\)",
     ),
     "grad_output-shape": (
         _backward_wrong_shape,
