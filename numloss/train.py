@@ -844,7 +844,7 @@ def fit(
                 f"{k} {v:.3f}" if k.endswith("accuracy") else f"{k} {v:.4f}"
                 for k, v in numbers.items()
             )
-            print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {shown}", flush=True)
+            print(f"epoch {epoch}/{epochs}  {shown}", flush=True)
         if callback is not None:
             callback(epoch, model, history)
     return history
