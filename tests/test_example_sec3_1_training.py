@@ -1,0 +1,86 @@
+"""examples/sec3_1_training.py in --quick mode: its printed numbers back its claims.
+
+The claims (the lesson, sections 3.1-3.2): integer labels and one-hot rows train to the
+same weights; two predictions with the same probability on the true class have the same
+loss, -ln p; and a softmax before CrossEntropyLoss leaves a loss that cannot go below
+log(1 + (C - 1)/e) and learns more slowly than logits fed straight in.
+"""
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parent.parent / "examples" / "sec3_1_training.py"
+PNG = b"\x89PNG\r\n\x1a\n"
+C = 10  # the digits
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """(stdout, figure folder) of one --quick run, shared by the tests below."""
+    figures = tmp_path_factory.mktemp("figures")
+    env = {**os.environ, "NUMLOSS_FIGURES": str(figures), "MPLBACKEND": "Agg"}
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=figures,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, figures
+
+
+def grab(pattern, text):
+    """The groups of `pattern`'s one match in `text` (the test fails if it is missing)."""
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not found in the output:\n{text}"
+    return match.groups()
+
+
+def test_writes_its_figure(run):
+    _, figures = run
+    assert (figures / "sec3_1_training.png").read_bytes()[:8] == PNG
+
+
+def test_integer_labels_and_one_hot_rows_reach_the_same_weights(run):
+    out, _ = run
+    gap = float(grab(r"largest difference between the two models' weights: ([\d.e+-]+)", out)[0])
+    assert gap <= 1e-12  # rounding level: the same steps, not merely a similar result
+
+
+def test_same_true_class_probability_same_loss_whatever_the_rest(run):
+    out, _ = run
+    rows = re.findall(r"p = \[([^\]]+)\]\s+loss = ([\d.]+)\s+dL/dz = \[([^\]]+)\]", out)
+    assert len(rows) == 2
+    (p1, loss1, g1), (p2, loss2, g2) = rows
+    assert p1.split()[0] == p2.split()[0] == "0.60" and p1 != p2  # same p(dog), rest spread apart
+    assert float(loss1) == float(loss2) == pytest.approx(-math.log(0.6), abs=1e-6)
+    assert float(grab(r"the two losses differ by ([\d.e+-]+)", out)[0]) <= 1e-12
+    assert g1.split()[0] == g2.split()[0] == "-0.40" and g1 != g2  # p - onehot: the rest differs
+
+
+def test_the_softmax_layer_passes_the_gradient_check(run):
+    out, _ = run
+    assert re.search(r"Softmax layer's backward against finite differences:\n  PASS", out)
+
+
+def test_softmax_before_ce_has_the_floor_and_learns_more_slowly(run):
+    out, _ = run
+    floor = math.log(1 + (C - 1) / math.e)
+    printed, perfect = map(float, grab(r"= ([\d.]+); CE of perfect one-hot inputs = ([\d.]+)", out))
+    assert printed == pytest.approx(floor, abs=5e-5) and perfect == pytest.approx(floor, abs=5e-5)
+    row = r"\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
+    r_first, r_last, r_low, r_acc = map(float, grab(r"logits \(right\) loss" + row, out))
+    w_first, w_last, w_low, w_acc = map(float, grab(r"softmax first \(wrong\) loss" + row, out))
+    assert w_low >= floor and w_last >= floor  # it cannot go below the floor
+    assert r_last < floor  # the right way does, at once
+    assert r_acc > w_acc  # and classifies better after the same epochs
+    right, never, wrong = grab(r"0\.9 first reached at epoch: right (\d+), wrong (> )?(\d+)", out)
+    assert never or int(wrong) > int(right)  # "> EPOCHS": not reached at all
