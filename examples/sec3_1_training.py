@@ -211,39 +211,26 @@ ax_spread.set(
 ax_spread.legend(fontsize=8, loc="upper right")
 
 epochs = np.arange(1, EPOCHS + 1)
-ax_loss.plot(
-    epochs, right["loss"], color="#4c956c", marker="o", markersize=3, label="logits → CE (right)"
-)
-ax_loss.plot(
-    epochs, wrong["loss"], color="#d1495b", marker="o", markersize=3, label="softmax → CE (wrong)"
-)
+for history, color, name in (
+    (right, "#4c956c", "logits → CE (right)"),
+    (wrong, "#d1495b", "softmax → CE (wrong)"),
+):
+    ax_loss.plot(epochs, history["loss"], color=color, marker="o", markersize=3, label=name)
+    ax_acc.plot(epochs, history["val_accuracy"], color=color, marker="o", markersize=3, label=name)
 ax_loss.axhline(
-    floor, color="black", linestyle="--", linewidth=1, label=f"floor log(1 + 9/e) = {floor:.3f}"
+    floor,
+    color="black",
+    linestyle="--",
+    linewidth=1,
+    label=f"floor log(1 + {C - 1}/e) = {floor:.3f}",
 )
 ax_loss.set(
     xlabel="epoch",
     ylabel="training loss",
     ylim=(0, None),
-    title="3.1.3: softmax before CE cannot go below 1.461",
+    title=f"3.1.3: softmax before CE cannot go below {floor:.3f}",
 )
 ax_loss.legend(fontsize=8, loc="center right", bbox_to_anchor=(1, 0.4))
-
-ax_acc.plot(
-    epochs,
-    right["val_accuracy"],
-    color="#4c956c",
-    marker="o",
-    markersize=3,
-    label="logits → CE (right)",
-)
-ax_acc.plot(
-    epochs,
-    wrong["val_accuracy"],
-    color="#d1495b",
-    marker="o",
-    markersize=3,
-    label="softmax → CE (wrong)",
-)
 ax_acc.set(
     xlabel="epoch",
     ylabel="test accuracy",

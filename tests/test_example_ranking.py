@@ -6,46 +6,21 @@ the hidden score's direction; TripletMarginLoss learns a 2-D embedding of the di
 which held-out digits are better separated than before training.
 """
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).parent.parent / "examples" / "ranking.py"
-PNG = b"\x89PNG\r\n\x1a\n"
+from example_run import grab, is_png, run_example
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """(stdout, figure folder) of one --quick run, shared by the tests below."""
     figures = tmp_path_factory.mktemp("figures")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(figures), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=figures,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, figures
-
-
-def grab(pattern, text):
-    """The groups of `pattern`'s one match in `text` (the test fails if it is missing)."""
-    match = re.search(pattern, text)
-    assert match, f"{pattern!r} not found in the output:\n{text}"
-    return match.groups()
+    return run_example("ranking", figures), figures
 
 
 def test_writes_both_figures(run):
     _, figures = run
     for name in ("ranking_pairs.png", "ranking_triplets.png"):
-        assert (figures / name).read_bytes()[:8] == PNG
+        assert is_png(figures / name)
 
 
 def test_pairs_alone_teach_the_hidden_order(run):

@@ -6,16 +6,11 @@ printed hinge gradient is -1 inside the margin and 0 from u = 1 on.
 """
 
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from example_run import grab, is_png, run_example
 
-SCRIPT = Path(__file__).parent.parent / "examples" / "sec2_2_margins.py"
-PNG = b"\x89PNG\r\n\x1a\n"
 ROW = re.compile(
     r"^\s+(-?[\d.]+) (wrong|too close|safe)\s+(\d)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", re.M
 )
@@ -25,22 +20,12 @@ ROW = re.compile(
 def run(tmp_path_factory):
     """(stdout, figure folder) of one --quick run, shared by the tests below."""
     figures = tmp_path_factory.mktemp("figures")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(figures), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=figures,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, figures
+    return run_example("sec2_2_margins", figures), figures
 
 
 def test_writes_its_figure(run):
     _, figures = run
-    assert (figures / "sec2_2_margins.png").read_bytes()[:8] == PNG
+    assert is_png(figures / "sec2_2_margins.png")
 
 
 def test_every_row_is_the_lessons_zone_and_formulas(run):
@@ -60,8 +45,6 @@ def test_every_row_is_the_lessons_zone_and_formulas(run):
 def test_hinge_gradient_is_minus_one_inside_the_margin_and_zero_beyond(run):
     out, _ = run
     us = [float(row[0]) for row in ROW.findall(out)]
-    grad = re.search(r"hinge gradient dL/df: \[([^\]]+)\]", out)
-    assert grad
-    values = [float(v) for v in grad.group(1).split()]
-    assert values == [-1.0 if u < 1 else 0.0 for u in us]
-    assert "-0." not in grad.group(1).replace("-1.", "")  # no negative zeros to puzzle over
+    grad = grab(r"hinge gradient dL/df: \[([^\]]+)\]", out)[0]
+    assert [float(v) for v in grad.split()] == [-1.0 if u < 1 else 0.0 for u in us]
+    assert "-0." not in grad.replace("-1.", "")  # no negative zeros to puzzle over

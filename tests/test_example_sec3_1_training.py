@@ -7,16 +7,11 @@ log(1 + (C - 1)/e) and learns more slowly than logits fed straight in.
 """
 
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from example_run import grab, is_png, run_example
 
-SCRIPT = Path(__file__).parent.parent / "examples" / "sec3_1_training.py"
-PNG = b"\x89PNG\r\n\x1a\n"
 C = 10  # the digits
 
 
@@ -24,29 +19,12 @@ C = 10  # the digits
 def run(tmp_path_factory):
     """(stdout, figure folder) of one --quick run, shared by the tests below."""
     figures = tmp_path_factory.mktemp("figures")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(figures), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=figures,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, figures
-
-
-def grab(pattern, text):
-    """The groups of `pattern`'s one match in `text` (the test fails if it is missing)."""
-    match = re.search(pattern, text)
-    assert match, f"{pattern!r} not found in the output:\n{text}"
-    return match.groups()
+    return run_example("sec3_1_training", figures), figures
 
 
 def test_writes_its_figure(run):
     _, figures = run
-    assert (figures / "sec3_1_training.png").read_bytes()[:8] == PNG
+    assert is_png(figures / "sec3_1_training.png")
 
 
 def test_integer_labels_and_one_hot_rows_reach_the_same_weights(run):

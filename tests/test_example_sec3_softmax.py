@@ -7,45 +7,20 @@ gradient plus a little, the one-hot path's also holds a logits-sized one-hot mat
 smoothing [1, 0, 0, 0] with alpha 0.1 gives [0.925, 0.025, 0.025, 0.025].
 """
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).parent.parent / "examples" / "sec3_softmax.py"
-PNG = b"\x89PNG\r\n\x1a\n"
+from example_run import grab, is_png, run_example
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """(stdout, figure folder) of one --quick run, shared by the tests below."""
     figures = tmp_path_factory.mktemp("figures")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(figures), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=figures,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, figures
-
-
-def grab(pattern, text):
-    """The groups of `pattern`'s one match in `text` (the test fails if it is missing)."""
-    match = re.search(pattern, text)
-    assert match, f"{pattern!r} not found in the output:\n{text}"
-    return match.groups()
+    return run_example("sec3_softmax", figures), figures
 
 
 def test_writes_its_figure(run):
     _, figures = run
-    assert (figures / "sec3_softmax.png").read_bytes()[:8] == PNG
+    assert is_png(figures / "sec3_softmax.png")
 
 
 def test_the_lessons_walk_through(run):
