@@ -1,9 +1,7 @@
 """The digits loader, the label-smoothing study's measures, and the study run in --quick mode."""
 
 import gzip
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,8 +19,7 @@ from _common import (  # noqa: E402
     template_plane,
     train_test_split,
 )
-
-SCRIPT = EXAMPLES / "sec3_3_label_smoothing.py"
+from example_run import is_png, run_example  # noqa: E402
 
 # the class distribution of optdigits.tes as the UCI description lists it
 UCI_TEST_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
@@ -295,18 +292,8 @@ CONFIDENCE = re.compile(
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("sec3_3")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(tmp_path), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, tmp_path
+    figures = tmp_path_factory.mktemp("sec3_3")
+    return run_example("sec3_3_label_smoothing", figures), figures
 
 
 def parsed_rows(stdout):
@@ -374,7 +361,6 @@ def test_quick_run_says_over_or_under_confident_as_its_numbers_show(quick_run):
 
 
 def test_quick_run_writes_its_three_figures(quick_run):
-    _, tmp_path = quick_run
+    _, figures = quick_run
     for name in ("confidence", "reliability", "templates"):
-        png = tmp_path / f"sec3_3_label_smoothing_{name}.png"
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+        assert is_png(figures / f"sec3_3_label_smoothing_{name}.png"), name
