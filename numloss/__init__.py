@@ -9,17 +9,27 @@ module of the same name:
 >>> value = loss([2.0, -1.0], [1.0, 0.0])
 >>> grad = loss.backward()
 
-``nl.gradcheck(loss, *inputs)`` proves a backward against finite differences, and
+``nl.gradcheck(loss, *inputs)`` checks a backward against finite differences, and
 ``python -m numloss.gradcheck`` does so for every loss below under every option.
 """
 
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
-from .gradcheck import GradcheckResult, gradcheck
+from .gradcheck import GradcheckResult, gradcheck, numerical_gradient
 from .information import KLDivLoss, cross_entropy, entropy, kl_divergence, surprise
 from .margin import HingeLoss, MultiMarginLoss, SoftMarginLoss, SquaredHingeLoss
 from .multiclass import CrossEntropyLoss, NLLLoss, one_hot, smooth_labels
-from .primitives import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax, softplus
+from .primitives import (
+    log_sigmoid,
+    log_softmax,
+    logsumexp,
+    sigmoid,
+    sigmoid_pair,
+    softmax,
+    softmax_parts,
+    softplus,
+    softplus_pair,
+)
 from .ranking import MarginRankingLoss, TripletMarginLoss
 
 __all__ = [
@@ -31,7 +41,10 @@ __all__ = [
     "logsumexp",
     "sigmoid",
     "softmax",
+    "softmax_parts",
     "softplus",
+    "sigmoid_pair",
+    "softplus_pair",
     # information theory (lesson section 1)
     "surprise",
     "entropy",
@@ -56,7 +69,8 @@ __all__ = [
     # ranking losses (the lesson's introduction)
     "MarginRankingLoss",
     "TripletMarginLoss",
-    # proving gradients
+    # checking gradients by finite differences
     "GradcheckResult",
     "gradcheck",
+    "numerical_gradient",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "check_in_range",
     "check_option",
     "check_same_shape",
+    "same_shape_floats",
     "check_sign_labels",
     "check_weight",
     "as_weight",
@@ -68,7 +69,13 @@ def as_float_array(name: str, x, dtype: np.dtype | None = None) -> np.ndarray:
     booleans become float64. With a `dtype` (a loss passes its input's, so the target
     follows the input) the result has that dtype.
     """
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as err:  # a ragged list: NumPy's message names nothing
+        raise BadInputError(
+            f"{name}: expected a rectangular array of numbers; got {type(x).__name__} "
+            f"that NumPy cannot make into one ({err})"
+        ) from None
     if arr.dtype.kind not in "biuf":
         raise BadTypeError(f"{name}: expected a real-valued array; got dtype {arr.dtype}")
     if arr.dtype.kind == "f" and arr.dtype not in FLOAT_DTYPES and dtype is None:
@@ -114,6 +121,22 @@ def check_same_shape(name: str, arr: np.ndarray, other_name: str, other: np.ndar
         raise BadInputError(
             f"{name}: expected the shape of {other_name}, {other.shape}; got {arr.shape}"
         )
+
+
+def same_shape_floats(names: tuple[str, ...], *arrays) -> list[np.ndarray]:
+    """The common first step of a loss: finite float arrays of one shape.
+
+    The first array keeps its float dtype (lists and integers become float64); the
+    others take its dtype, so the loss computes in the input's precision.
+    """
+    first = as_float_array(names[0], arrays[0])
+    out = [first] + [
+        as_float_array(n, a, dtype=first.dtype) for n, a in zip(names[1:], arrays[1:], strict=True)
+    ]
+    for name, arr in zip(names, out, strict=True):
+        check_finite(name, arr)
+        check_same_shape(name, arr, names[0], first)
+    return out
 
 
 def check_sign_labels(name: str, y: np.ndarray) -> None:
@@ -189,17 +212,21 @@ def as_weight(name: str, weight) -> np.ndarray | None:
     return w
 
 
+def _same_kind(value, allowed) -> bool:
+    """Is `value` of the kind of `allowed`? NumPy scalars count as Python's."""
+    if isinstance(allowed, (bool, np.bool_)):
+        return isinstance(value, (bool, np.bool_))
+    if isinstance(allowed, numbers.Real):  # 2, 2.0 and np.int64(2) all mean 2
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, type(allowed)) or value is allowed
+
+
 def check_choice(name: str, value, allowed: tuple) -> object:
-    """Raise unless `value` is one of `allowed`."""
-    if isinstance(value, str) or value is None:
-        ok = value in allowed
-    else:
-        ok = any(value == a and type(value) is type(a) for a in allowed)
-    if not ok:
-        raise BadInputError(
-            f"{name}: expected one of {', '.join(map(repr, allowed))}; got {value!r}"
-        )
-    return value
+    """`value` as the member of `allowed` it equals (of the same kind), else raise."""
+    for a in allowed:
+        if _same_kind(value, a) and value == a:
+            return a
+    raise BadInputError(f"{name}: expected one of {', '.join(map(repr, allowed))}; got {value!r}")
 
 
 def check_option(name: str, value, low: float | None = None, high: float | None = None) -> float:

@@ -10,17 +10,31 @@ How the work is split
 ---------------------
 A subclass writes two methods, each a short derivation:
 
-- ``_forward(*inputs)`` checks its inputs, computes the per-element losses ``l_n``
-  and keeps what its backward needs on ``self``. If its mean is not "divide by the
-  number of elements" (class weights, ignored targets, ``batchmean``) it sets
-  ``self._denominator``.
-- ``_backward(dl)`` receives ``dl = dL/dl_n``, the upstream gradient already pushed
-  through the reduction, and returns ``dL/d(input)`` by the chain rule
-  ``dL/dx = dL/dl_n * dl_n/dx``.
+- ``_forward(*inputs)`` checks its inputs and returns ``(losses, record)``: the
+  per-element losses ``l_n`` and the loss's ``Record``, a small named tuple holding
+  exactly what backward needs, its fields named as the docstring's symbols. If the
+  mean is not "divide by the number of elements" (class weights, ignored targets,
+  ``batchmean``) the record has a ``denominator`` field.
+- ``_backward(record, dl)`` receives that record and ``dl = dL/dl_n``, the upstream
+  gradient already pushed through the reduction, and returns ``dL/d(input)`` by the
+  chain rule ``dL/dx = dL/dl_n * dl_n/dx``.
 
-The base class does what is common: argument counts, the reduction and its
-derivative, the upstream gradient, dtypes, "backward before forward", and prefixing
-every input error with the loss's name.
+A subclass raises plain ``ValueError`` / ``TypeError`` for bad input (the checks in
+``numloss._validate`` do); the base prefixes the loss's name.
+
+The base class does what is common: argument counts and PyTorch's keyword names
+(``loss(input=z, target=y)``), the reduction and its derivative, the upstream
+gradient, dtypes, "backward before forward", and prefixing every input error with the
+loss's name.
+
+State
+-----
+A loss keeps the record of its last successful ``forward`` until the next one;
+``backward`` may be called any number of times with different upstream gradients. A
+failed ``forward`` clears the record, so ``backward`` then raises. The record holds
+references to the inputs (no copies: that would cost a pass over memory), so
+changing an input array in place between ``forward`` and ``backward`` changes the
+gradient: don't. One loss instance per thread.
 
 The reduction and its derivative
 --------------------------------
@@ -36,31 +50,22 @@ PyTorch returns NaN.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+import inspect
+from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import BadInputError, BadTypeError, as_float_array, check_choice, check_finite
+from ._validate import as_float_array, check_choice, check_finite
 
-__all__ = ["Loss", "Sampled"]
+__all__ = ["Loss"]
 
 
-@dataclass(frozen=True)
-class Sampled:
-    """An option value the gradient-check suite draws to fit the inputs.
-
-    ``Sampled("w[C]", lambda rng, inputs: rng.uniform(0.5, 2, inputs[0].shape[1]))``
-    is a per-class weight; its label is what the suite's table prints.
-    """
-
-    label: str
-    draw: Callable[[np.random.Generator, tuple], Any]
-
-    def __repr__(self) -> str:
-        return self.label
+def _with_name(err: Exception, prefix: str) -> Exception:
+    """The same error, its message prefixed with the loss's name."""
+    try:
+        return type(err)(f"{prefix}: {err}")
+    except Exception:  # an exception type whose constructor wants more than a message
+        return (TypeError if isinstance(err, TypeError) else ValueError)(f"{prefix}: {err}")
 
 
 class Loss:
@@ -68,49 +73,85 @@ class Loss:
 
     Subclasses set:
 
-    - ``inputs``: the names of ``forward``'s positional inputs, as PyTorch names them;
+    - ``inputs``: the names of ``forward``'s inputs, as PyTorch names them (they may be
+      passed by position or by these names);
     - ``differentiable``: which of them ``backward`` returns a gradient for (one array
       for one name, a tuple in input order for several); the gradient checker reads it;
     - ``reductions``: the accepted values of ``reduction``;
-    - ``gradcheck_options``: the options the gradient-check suite tries, each with its
-      values (a `Sampled` value is drawn to fit the inputs), and the classmethod
-      ``gradcheck_inputs`` which makes the inputs it tries them on.
+    - ``Record``: a ``NamedTuple`` of what backward needs.
     """
 
     inputs: tuple[str, ...] = ("input", "target")
     differentiable: tuple[str, ...] = ("input",)
     reductions: tuple[str, ...] = ("mean", "sum", "none")
-    gradcheck_options: dict[str, tuple] = {"reduction": ("mean", "sum", "none")}
+
+    class Record(NamedTuple):
+        """What backward needs; every loss defines its own."""
 
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_choice("reduction", reduction, self.reductions)
+        self._record = None  # the last forward's Record
         self._last = None  # (output shape, dtype, mean denominator) of the last forward
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(reduction={self.reduction!r})"
+        """The options that differ from their defaults, as PyTorch's ``extra_repr``."""
+        shown = []
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name == "self" or not hasattr(self, name):
+                continue
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                shown.append(f"{name}={np.array2string(value, separator=', ', threshold=6)}")
+            elif value is not param.default and value != param.default:  # 1.0 == 1: same
+                shown.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
-    def __call__(self, *inputs):
-        return self.forward(*inputs)
+    def __call__(self, *inputs, **named):
+        return self.forward(*inputs, **named)
 
     # -- forward ---------------------------------------------------------------
-    def forward(self, *inputs):
+    def forward(self, *inputs, **named):
         """The loss of ``inputs``, reduced as ``self.reduction`` says."""
         name = type(self).__name__
-        if len(inputs) != len(self.inputs):
+        inputs = self._gather(name, inputs, named)
+        self._record = self._last = None
+        try:
+            losses, record = self._forward(*inputs)
+        except (ValueError, TypeError) as err:
+            raise _with_name(err, name) from None
+        denominator = getattr(record, "denominator", None)
+        if denominator is None:
+            denominator = losses.size
+        value = self._reduce(losses, denominator)
+        self._record = record
+        self._last = (np.shape(value), losses.dtype, denominator)
+        return value
+
+    def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:
+        """Positional inputs, then PyTorch's keyword names, as one tuple in order."""
+        unknown = [k for k in named if k not in self.inputs]
+        if unknown:
+            raise TypeError(
+                f"{name}.forward: unknown input name {unknown[0]!r}; "
+                f"expected {', '.join(self.inputs)}"
+            )
+        if len(inputs) > len(self.inputs):
             raise TypeError(
                 f"{name}.forward: expected {len(self.inputs)} inputs "
                 f"({', '.join(self.inputs)}); got {len(inputs)}"
             )
-        self._last = None
-        self._denominator = None
-        try:
-            losses = self._forward(*inputs)
-        except (BadInputError, BadTypeError) as err:
-            raise type(err)(f"{name}: {err}") from None
-        denominator = losses.size if self._denominator is None else self._denominator
-        value = self._reduce(losses, denominator)
-        self._last = (np.shape(value), losses.dtype, denominator)
-        return value
+        given = dict(zip(self.inputs, inputs, strict=False))
+        twice = [k for k in named if k in given]
+        if twice:
+            raise TypeError(f"{name}.forward: input {twice[0]!r} given by position and by name")
+        given.update(named)
+        missing = [k for k in self.inputs if k not in given]
+        if missing:
+            raise TypeError(
+                f"{name}.forward: expected {len(self.inputs)} inputs "
+                f"({', '.join(self.inputs)}); missing {', '.join(missing)}"
+            )
+        return tuple(given[k] for k in self.inputs)
 
     def _reduce(self, losses: np.ndarray, denominator):
         if self.reduction == "none":
@@ -132,16 +173,19 @@ class Loss:
         differentiable.
         """
         name = type(self).__name__
-        if self._last is None:
-            raise RuntimeError(f"{name}.backward() called before forward()")
+        if self._record is None:
+            raise RuntimeError(
+                f"{name}.backward() needs a successful forward() first "
+                "(none was run, or the last one raised)"
+            )
         shape, dtype, denominator = self._last
         try:
             g = self._upstream(grad_output, shape, dtype)
-        except (BadInputError, BadTypeError) as err:
-            raise type(err)(f"{name}.backward: {err}") from None
+        except (ValueError, TypeError) as err:
+            raise _with_name(err, f"{name}.backward") from None
         if self.reduction in ("mean", "batchmean"):  # dL/dl_n = g / D, and 0 when D = 0
             g = g / dtype.type(denominator) if denominator else dtype.type(0) * g
-        return self._backward(g)
+        return self._backward(self._record, g)
 
     @staticmethod
     def _upstream(grad_output, shape: tuple, dtype: np.dtype):
@@ -150,49 +194,13 @@ class Loss:
             return dtype.type(1)
         g = as_float_array("grad_output", grad_output, dtype=dtype)
         if g.shape not in ((), shape):
-            raise BadInputError(f"grad_output: expected shape {shape} or a scalar; got {g.shape}")
+            raise ValueError(f"grad_output: expected shape {shape} or a scalar; got {g.shape}")
         check_finite("grad_output", g)
         return g[()] if g.ndim == 0 else g
 
     # -- what subclasses write --------------------------------------------------
-    def _forward(self, *inputs) -> np.ndarray:
+    def _forward(self, *inputs) -> tuple[np.ndarray, NamedTuple]:
         raise NotImplementedError
 
-    def _backward(self, dl):
+    def _backward(self, record, dl):
         raise NotImplementedError
-
-    # -- helpers shared by subclasses ---------------------------------------------
-    def _input_and_target(self, input, target):
-        """The common first step: `input` as a finite float array and a finite `target`
-        of the same shape and dtype."""
-        x = as_float_array("input", input)
-        check_finite("input", x)
-        y = as_float_array("target", target, dtype=x.dtype)
-        check_finite("target", y)
-        if y.shape != x.shape:
-            raise BadInputError(f"target: expected the shape of input, {x.shape}; got {y.shape}")
-        return x, y
-
-    # -- the gradient-check suite's cases -------------------------------------------
-    @classmethod
-    def gradcheck_inputs(cls, rng: np.random.Generator, options: dict) -> Iterator[tuple]:
-        """Yield ``(label, inputs)`` pairs for the suite: random and extreme inputs."""
-        raise NotImplementedError(f"{cls.__name__} does not say how to sample its inputs")
-
-    @classmethod
-    def gradcheck_cases(cls, rng: np.random.Generator) -> Iterator[tuple[dict, str, tuple]]:
-        """Every option combination of ``gradcheck_options`` with every input kind.
-
-        Yields ``(options, drawn, label, inputs)``: ``options`` as listed (what the
-        suite prints), ``drawn`` with every `Sampled` value drawn to fit ``inputs`` (what
-        the loss is built with), and the input kind's label.
-        """
-        names = list(cls.gradcheck_options)
-        for values in itertools.product(*(cls.gradcheck_options[n] for n in names)):
-            options = dict(zip(names, values, strict=True))
-            for label, inputs in cls.gradcheck_inputs(rng, options):
-                drawn = {
-                    k: (v.draw(rng, inputs) if isinstance(v, Sampled) else v)
-                    for k, v in options.items()
-                }
-                yield options, drawn, label, inputs

@@ -7,25 +7,22 @@ a probability p (`BCELoss`) or a logit x with p = sigmoid(x) (`BCEWithLogitsLoss
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from ._validate import as_weight, check_binary_labels, check_in_range, check_option, check_weight
-from .base import Loss, Sampled
-from .primitives import _sigmoid_pair, _softplus_pair, softplus
+from ._validate import (
+    as_weight,
+    check_binary_labels,
+    check_in_range,
+    check_option,
+    check_weight,
+    same_shape_floats,
+)
+from .base import Loss
+from .primitives import sigmoid_pair, softplus, softplus_pair
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "FocalLoss", "MSELoss"]
-
-
-def _per_element_weight(rng, inputs):
-    return rng.uniform(0.5, 2.0, size=inputs[0].shape)
-
-
-def _binary_targets(rng, shape, soft: bool):
-    """0/1 labels, with a soft label (in (0, 1)) in every other position if `soft`."""
-    y = rng.integers(0, 2, size=shape).astype(np.float64)
-    if soft:
-        y.reshape(-1)[::2] = rng.uniform(0.1, 0.9, size=y.reshape(-1)[::2].shape)
-    return y
 
 
 class _WeightedBinaryLoss(Loss):
@@ -35,11 +32,6 @@ class _WeightedBinaryLoss(Loss):
     "a manual rescaling weight given to the loss of each batch element"). It does not
     enter the mean's denominator: mean = sum_n w_n l_n / N.
     """
-
-    gradcheck_options = {
-        "reduction": ("mean", "sum", "none"),
-        "weight": (None, Sampled("w[N,C]", _per_element_weight)),
-    }
 
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
@@ -97,8 +89,15 @@ class BCELoss(_WeightedBinaryLoss):
     References: PyTorch ``torch.nn.BCELoss``; the lesson, section 2.1.
     """
 
+    class Record(NamedTuple):
+        p: np.ndarray  # the probabilities
+        y: np.ndarray  # the labels
+        w: np.ndarray | None  # the element weight
+        p_free: np.ndarray  # where log p is not clamped (log p > -100)
+        q_free: np.ndarray  # where log(1 - p) is not clamped
+
     def _forward(self, input, target):
-        p, y = self._input_and_target(input, target)
+        p, y = same_shape_floats(self.inputs, input, target)
         check_in_range("input", p, 0.0, 1.0, "probabilities")
         check_in_range("target", y, 0.0, 1.0, "labels")
         with np.errstate(divide="ignore"):  # log 0 = -inf, then clamped to -100
@@ -108,28 +107,17 @@ class BCELoss(_WeightedBinaryLoss):
         w = self._weight_like(p)
         if w is not None:
             losses *= w
-        self._saved = (p, y, w, log_p > -100, log_q > -100)
-        return losses
+        return losses, self.Record(p, y, w, p_free=log_p > -100, q_free=log_q > -100)
 
-    def _backward(self, dl):
-        p, y, w, p_free, q_free = self._saved  # *_free: where the clamp is not active
+    def _backward(self, r, dl):
         # d/dp [-y log p] = -y / p   (0 where log p is clamped)
-        grad = np.divide(-y, p, out=np.zeros_like(p), where=p_free)
+        grad = np.divide(-r.y, r.p, out=np.zeros_like(r.p), where=r.p_free)
         # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p)   (0 where clamped)
-        grad += np.divide(1 - y, 1 - p, out=np.zeros_like(p), where=q_free)
-        if w is not None:  # dl/dp = w * (...)
-            grad *= w
+        grad += np.divide(1 - r.y, 1 - r.p, out=np.zeros_like(r.p), where=r.q_free)
+        if r.w is not None:  # dl/dp = w * (...)
+            grad *= r.w
         grad *= dl  # chain rule: dL/dp = dL/dl * dl/dp
         return grad
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        shape = (4, 3)
-        yield "random", (rng.uniform(0.05, 0.95, shape), _binary_targets(rng, shape, soft=True))
-        # confident and right, confident and wrong, at both ends (p within 1e-2 of 0
-        # and 1: closer, the finite-difference stencil would step outside [0, 1])
-        p = np.array([[0.01, 0.99, 0.01], [0.99, 0.5, 0.02]])
-        yield "extreme", (p, np.array([[0.0, 1.0, 1.0], [0.0, 1.0, 0.0]]))
 
 
 class BCEWithLogitsLoss(_WeightedBinaryLoss):
@@ -140,10 +128,11 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     ``pos_weight`` multiplies the positive term and broadcasts over the last dimension
     (one value per class: > 1 raises recall, < 1 precision).
 
-    Formula (PyTorch's ``nn.BCEWithLogitsLoss``), with pw = pos_weight:
+    Formula (PyTorch's ``nn.BCEWithLogitsLoss``), with pw = pos_weight and the two
+    terms' coefficients a = pw y (the positive term) and b = 1 - y (the negative term):
 
-        l = -w [pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
-          =  w [pw y softplus(-x)   + (1 - y) softplus(x)]
+        l = -w [a log sigmoid(x) + b log(1 - sigmoid(x))]
+          =  w [a softplus(-x)   + b softplus(x)]
 
     because log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = log sigmoid(-x)
     = -softplus(x).
@@ -152,7 +141,7 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
 
         d/dx softplus(-x) = -sigmoid(-x)
         d/dx softplus(x)  =  sigmoid(x)
-        dl/dx = w [-pw y sigmoid(-x) + (1 - y) sigmoid(x)]
+        dl/dx = w [-a sigmoid(-x) + b sigmoid(x)]
 
     With pw = 1 and a 0/1 label this is the familiar sigmoid(x) - y.
 
@@ -177,40 +166,36 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     M. Mächler, "Accurately computing log(1 - exp(-|a|))", 2012.
     """
 
-    gradcheck_options = {
-        **_WeightedBinaryLoss.gradcheck_options,
-        "pos_weight": (
-            None,
-            Sampled("pw[C]", lambda rng, x: rng.uniform(0.5, 3.0, x[0].shape[-1])),
-        ),
-    }
+    class Record(NamedTuple):
+        x: np.ndarray  # the logits
+        a: np.ndarray  # pw y, the positive term's coefficient
+        b: np.ndarray  # 1 - y, the negative term's coefficient
+        w: np.ndarray | None  # the element weight
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(weight, reduction)
         self.pos_weight = as_weight("pos_weight", pos_weight)
 
     def _forward(self, input, target):
-        x, y = self._input_and_target(input, target)
+        x, y = same_shape_floats(self.inputs, input, target)
         check_in_range("target", y, 0.0, 1.0, "labels")
         pw = self._pos_weight_like(x)
-        pos = y if pw is None else pw * y  # pw y: weight of the positive term
-        neg = 1 - y  # weight of the negative term
-        sp_pos, sp_neg = _softplus_pair(x)  # softplus(x), softplus(-x)
-        losses = pos * sp_neg  # pw y (-log sigmoid(x)) = pw y softplus(-x)
-        losses += neg * sp_pos  # (1 - y) (-log(1 - sigmoid(x))) = (1 - y) softplus(x)
+        a = y if pw is None else pw * y  # the positive term's coefficient pw y
+        b = 1 - y  # the negative term's coefficient
+        softplus_x, softplus_neg_x = softplus_pair(x)
+        losses = a * softplus_neg_x  # a (-log sigmoid(x)) = a softplus(-x)
+        losses += b * softplus_x  # b (-log(1 - sigmoid(x))) = b softplus(x)
         w = self._weight_like(x)
         if w is not None:
             losses *= w
-        self._saved = (x, pos, neg, w)
-        return losses
+        return losses, self.Record(x, a, b, w)
 
-    def _backward(self, dl):
-        x, pos, neg, w = self._saved
-        s_pos, s_neg = _sigmoid_pair(x)  # sigmoid(x), sigmoid(-x)
-        grad = -pos * s_neg  # d/dx [pw y softplus(-x)] = -pw y sigmoid(-x)
-        grad += neg * s_pos  # d/dx [(1 - y) softplus(x)] = (1 - y) sigmoid(x)
-        if w is not None:
-            grad *= w
+    def _backward(self, r, dl):
+        sigmoid_x, sigmoid_neg_x = sigmoid_pair(r.x)
+        grad = -r.a * sigmoid_neg_x  # d/dx [a softplus(-x)] = -a sigmoid(-x)
+        grad += r.b * sigmoid_x  # d/dx [b softplus(x)] = b sigmoid(x)
+        if r.w is not None:
+            grad *= r.w
         grad *= dl  # chain rule: dL/dx = dL/dl * dl/dx
         return grad
 
@@ -226,14 +211,6 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
             f"of length {width} (one per class, the input's last dimension) or broadcastable "
             f"to the input's shape {x.shape}",
         )
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        shape = (4, 3)
-        yield "random", (rng.normal(0, 2, shape), _binary_targets(rng, shape, soft=True))
-        x = np.array([[-40.0, 40.0, 700.0], [-1e4, 1e4, -700.0]])
-        yield "extreme", (x, np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]))
-        yield "extreme-right", (x, (x > 0).astype(np.float64))
 
 
 class MSELoss(Loss):
@@ -258,18 +235,16 @@ class MSELoss(Loss):
     References: PyTorch ``torch.nn.MSELoss``.
     """
 
+    class Record(NamedTuple):
+        diff: np.ndarray  # x - y
+
     def _forward(self, input, target):
-        x, y = self._input_and_target(input, target)
-        self._diff = x - y
-        return self._diff * self._diff  # l = (x - y)^2
+        x, y = same_shape_floats(self.inputs, input, target)
+        diff = x - y
+        return diff * diff, self.Record(diff)  # l = (x - y)^2
 
-    def _backward(self, dl):
-        return 2 * self._diff * dl  # dl/dx = 2 (x - y), times dL/dl
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        yield "random", (rng.normal(0, 2, (4, 3)), rng.normal(0, 2, (4, 3)))
-        yield "extreme", (np.array([1e4, -1e4, 0.0]), np.array([-1e4, 1e4, 0.0]))
+    def _backward(self, r, dl):
+        return 2 * r.diff * dl  # dl/dx = 2 (x - y), times dL/dl
 
 
 class FocalLoss(Loss):
@@ -317,50 +292,40 @@ class FocalLoss(Loss):
     torchvision ``ops.sigmoid_focal_loss``.
     """
 
-    gradcheck_options = {
-        "reduction": ("mean", "sum", "none"),
-        "alpha": (0.25, None),
-        "gamma": (0.0, 0.5, 1.0, 2.0, 5.0),
-    }
+    class Record(NamedTuple):
+        s: np.ndarray  # 2y - 1: +1 for positives, -1 for negatives
+        p_t: np.ndarray  # sigmoid(u), the probability of the truth
+        q: np.ndarray  # 1 - p_t = sigmoid(-u), computed directly
+        ce: np.ndarray  # -log p_t = softplus(-u)
+        q_gamma: np.ndarray  # q^gamma, the modulating factor
+        alpha_t: np.ndarray | None  # alpha for positives, 1 - alpha for negatives
 
     def __init__(self, alpha: float | None = 0.25, gamma: float = 2.0, reduction: str = "mean"):
         super().__init__(reduction)
         self.alpha = None if alpha is None else check_option("alpha", alpha, 0.0, 1.0)
         self.gamma = check_option("gamma", gamma, 0.0)
 
-    def __repr__(self) -> str:
-        return f"FocalLoss(alpha={self.alpha}, gamma={self.gamma}, reduction={self.reduction!r})"
-
     def _forward(self, input, target):
-        x, y = self._input_and_target(input, target)
+        x, y = same_shape_floats(self.inputs, input, target)
         check_binary_labels("target", y)
         s = 2 * y - 1  # +1 for positives, -1 for negatives
         u = s * x  # the margin: > 0 when the prediction is right
-        p_t, q = _sigmoid_pair(u)  # p_t = sigmoid(u); q = 1 - p_t = sigmoid(-u), computed directly
+        p_t, q = sigmoid_pair(u)  # sigmoid(u), sigmoid(-u)
         ce = softplus(-u)  # -log p_t
-        modulator = q**self.gamma  # (1 - p_t)^gamma
-        losses = modulator * ce
+        q_gamma = q**self.gamma  # (1 - p_t)^gamma
+        losses = q_gamma * ce
         alpha_t = None
         if self.alpha is not None:
             alpha_t = np.where(y == 1, self.alpha, 1 - self.alpha).astype(x.dtype)
             losses *= alpha_t
-        self._saved = (s, p_t, q, ce, modulator, alpha_t)
-        return losses
+        return losses, self.Record(s, p_t, q, ce, q_gamma, alpha_t)
 
-    def _backward(self, dl):
-        s, p_t, q, ce, modulator, alpha_t = self._saved
+    def _backward(self, r, dl):
         # dl/du = -alpha_t q^gamma [q + gamma sigmoid(u) ce], with sigmoid(u) = p_t
-        grad = q + self.gamma * p_t * ce
-        grad *= -modulator
-        if alpha_t is not None:
-            grad *= alpha_t
-        grad *= s  # dl/dx = s dl/du
+        grad = r.q + self.gamma * r.p_t * r.ce
+        grad *= -r.q_gamma
+        if r.alpha_t is not None:
+            grad *= r.alpha_t
+        grad *= r.s  # dl/dx = s dl/du
         grad *= dl
         return grad
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        shape = (4, 3)
-        yield "random", (rng.normal(0, 2, shape), rng.integers(0, 2, shape).astype(np.float64))
-        x = np.array([[-40.0, 40.0, 700.0], [-1e4, 1e4, -700.0], [1e-3, -1e-3, 0.0]])
-        yield "extreme", (x, np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [1.0, 0.0, 1.0]]))

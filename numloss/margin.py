@@ -12,52 +12,40 @@ the safer. The lesson's three zones for the hinge loss max(0, 1 - y f):
 in margin form. `MultiMarginLoss` is the multi-class hinge of PyTorch.
 
 Kinks: max(0, m - u) has no derivative at u = m. There backward returns the
-minimum-norm subgradient, 0 (as PyTorch does), and the gradient checker reports a
-kink there rather than a failure.
+minimum-norm subgradient, 0, and the gradient checker reports a kink there rather than
+a failure. PyTorch differs by how a hinge is written: ``torch.relu(m - u)`` also gives
+0 at the kink, but ``torch.clamp(m - u, min=0)`` — the lesson's own ``hinge_loss``, and
+``MultiMarginLoss`` — passes the gradient of m - u (-y) through at the boundary.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from ._validate import (
-    BadInputError,
-    as_float_array,
-    as_weight,
-    check_choice,
-    check_class_indices,
-    check_finite,
-    check_option,
-    check_sign_labels,
-    check_weight,
+from ._classes import (
+    as_class_weight,
+    batched,
+    class_weight,
+    index_targets,
+    over_classes,
+    unbatched,
 )
-from .base import Loss, Sampled
+from ._validate import check_choice, check_option, check_sign_labels, same_shape_floats
+from .base import Loss
 from .primitives import sigmoid, softplus
 
 __all__ = ["HingeLoss", "MultiMarginLoss", "SoftMarginLoss", "SquaredHingeLoss"]
-
-
-def _sign_labels(rng, shape):
-    return rng.choice([-1.0, 1.0], size=shape)
 
 
 class _BinaryMarginLoss(Loss):
     """Scores and -1/+1 labels of the same shape; the margin u = y f."""
 
     def _scores_and_labels(self, input, target):
-        f, y = self._input_and_target(input, target)
+        f, y = same_shape_floats(self.inputs, input, target)
         check_sign_labels("target", y)
         return f, y
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        margin = options.get("margin", 1.0)
-        y = _sign_labels(rng, (4, 3))
-        yield "random", (rng.normal(0, 2, (4, 3)), y)
-        # u = y f at, just inside and just outside the margin, and at the boundary
-        u = np.array([margin, margin - 1e-3, margin + 1e-3, 0.0, -1e4, 1e4])
-        y = np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
-        yield "kinks/extreme", (u * y, y)
 
 
 class HingeLoss(_BinaryMarginLoss):
@@ -70,9 +58,10 @@ class HingeLoss(_BinaryMarginLoss):
     Gradient, with u = y f:
 
         dl/du = -1 where u < margin, 0 where u > margin
-        dl/df = dl/du * du/df = -y [y f < margin]
+        dl/df = dl/du * du/df = -y [u < margin]
 
-    At u = margin exactly the minimum-norm subgradient 0 is returned.
+    At u = margin exactly the minimum-norm subgradient 0 is returned, as ``torch.relu``
+    does; the lesson's ``torch.clamp(1 - y f, min=0)`` passes -y there instead.
 
     The lesson's three zones, margin 1:
 
@@ -86,7 +75,9 @@ class HingeLoss(_BinaryMarginLoss):
     References: the lesson, section 2.2; Keras ``Hinge``; Cortes and Vapnik (1995).
     """
 
-    gradcheck_options = {"reduction": ("mean", "sum", "none"), "margin": (1.0, 0.5)}
+    class Record(NamedTuple):
+        y: np.ndarray  # the labels -1/+1
+        inside: np.ndarray  # [u < margin], u = y f: where the hinge is not flat
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean"):
         super().__init__(reduction)
@@ -94,15 +85,15 @@ class HingeLoss(_BinaryMarginLoss):
 
     def _forward(self, input, target):
         f, y = self._scores_and_labels(input, target)
-        gap = self.margin - y * f  # margin - u: > 0 inside the margin
-        self._y, self._inside = y, gap > 0
-        return np.maximum(gap, 0)
+        u = y * f  # the margin of each prediction
+        losses = np.maximum(self.margin - u, 0)  # l = max(0, margin - u)
+        return losses, self.Record(y, inside=u < self.margin)
 
-    def _backward(self, dl):
-        return np.where(self._inside, -self._y, 0) * dl  # dl/df = -y [margin - y f > 0]
+    def _backward(self, r, dl):
+        return np.where(r.inside, -r.y, 0) * dl  # dl/df = -y [u < margin]
 
 
-class SquaredHingeLoss(HingeLoss):
+class SquaredHingeLoss(_BinaryMarginLoss):
     r"""Squared hinge loss: ``l = max(0, margin - y f)^2``.
 
     Domain as `HingeLoss` (labels -1/+1). Keras ``SquaredHinge``. Squaring makes the
@@ -119,18 +110,26 @@ class SquaredHingeLoss(HingeLoss):
     >>> loss([2.0, 0.5, -1.0], [1.0, 1.0, 1.0])
     array([0.  , 0.25, 4.  ])
     >>> loss.backward([1.0, 1.0, 1.0])
-    array([-0., -1., -4.])
+    array([ 0., -1., -4.])
 
     References: Keras ``SquaredHinge``.
     """
 
+    class Record(NamedTuple):
+        y: np.ndarray  # the labels -1/+1
+        g: np.ndarray  # max(0, margin - y f)
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = check_option("margin", margin)
+
     def _forward(self, input, target):
         f, y = self._scores_and_labels(input, target)
-        self._y, self._g = y, np.maximum(self.margin - y * f, 0)  # g = max(0, margin - y f)
-        return self._g * self._g
+        g = np.maximum(self.margin - y * f, 0)  # g = max(0, margin - y f)
+        return g * g, self.Record(y, g)
 
-    def _backward(self, dl):
-        return -2 * self._y * self._g * dl  # dl/df = -2 y g
+    def _backward(self, r, dl):
+        return -2 * r.g * r.y * dl + 0.0  # dl/df = -2 y g  (+ 0.0 turns -0 into 0)
 
 
 class SoftMarginLoss(_BinaryMarginLoss):
@@ -155,13 +154,17 @@ class SoftMarginLoss(_BinaryMarginLoss):
     References: PyTorch ``torch.nn.SoftMarginLoss``.
     """
 
+    class Record(NamedTuple):
+        y: np.ndarray  # the labels -1/+1
+        u: np.ndarray  # y x, the margin
+
     def _forward(self, input, target):
         x, y = self._scores_and_labels(input, target)
-        self._y, self._u = y, y * x  # u = y x, exact since y = ±1
-        return softplus(-self._u)
+        u = y * x  # exact, since y = ±1
+        return softplus(-u), self.Record(y, u)  # l = softplus(-u)
 
-    def _backward(self, dl):
-        return -self._y * sigmoid(-self._u) * dl  # dl/dx = -y sigmoid(-y x)
+    def _backward(self, r, dl):
+        return -r.y * sigmoid(-r.u) * dl  # dl/dx = -y sigmoid(-y x)
 
 
 class MultiMarginLoss(Loss):
@@ -169,7 +172,8 @@ class MultiMarginLoss(Loss):
 
     Domain: ``input`` x holds scores of shape (N, C) or (C,); ``target`` class indices
     in [0, C) of shape (N,) or (); ``weight`` one non-negative number per class; p is 1
-    or 2. Every wrong class i must score at least ``margin`` below the true class y:
+    or 2 (PyTorch accepts only these too). Every wrong class i must score at least
+    ``margin`` below the true class y:
 
         l_n = sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C
 
@@ -193,65 +197,39 @@ class MultiMarginLoss(Loss):
     References: PyTorch ``torch.nn.MultiMarginLoss``; Weston and Watkins (1999).
     """
 
-    gradcheck_options = {
-        "reduction": ("mean", "sum", "none"),
-        "p": (1, 2),
-        "margin": (1.0, 0.5),
-        "weight": (
-            None,
-            Sampled("w[C]", lambda rng, inputs: rng.uniform(0.5, 2.0, inputs[0].shape[-1])),
-        ),
-    }
+    class Record(NamedTuple):
+        y: np.ndarray  # the class index, shaped (N, 1)
+        w_y: np.ndarray | int  # the target class's weight (1 without weights)
+        h_plus: np.ndarray  # max(0, h_i), with 0 at i = y
+        unbatched: bool  # the input was one (C,) sample
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
         self.p = check_choice("p", p, (1, 2))
         self.margin = check_option("margin", margin)
-        self.weight = as_weight("weight", weight)
+        self.weight = as_class_weight(weight)
 
     def _forward(self, input, target):
-        x = as_float_array("input", input)
-        check_finite("input", x)
-        if x.ndim not in (1, 2) or x.shape[-1] == 0:
-            raise BadInputError(f"input: expected shape (C,) or (N, C) with C >= 1; got {x.shape}")
-        unbatched = x.ndim == 1
-        x2 = x[None] if unbatched else x
-        C = x2.shape[1]
-        y = np.asarray(target)
-        if y.dtype.kind in "iu" and y.shape != x.shape[:-1]:
-            raise BadInputError(
-                f"target: expected class indices of shape {x.shape[:-1]}; got {y.shape}"
-            )
-        y = check_class_indices("target", y, C).reshape(-1, 1)
-        w_y = (
-            1
-            if self.weight is None
-            else check_weight(
-                "weight", self.weight, (C,), x.dtype, f"of length C = {C} (one per class)"
-            )[y]
-        )
-        h = self.margin - np.take_along_axis(x2, y, axis=1) + x2  # h_i = margin - x_y + x_i
-        np.put_along_axis(h, y, 0.0, axis=1)  # the sum skips i = y
-        hinge = np.maximum(h, 0)
-        losses = (w_y * (hinge if self.p == 1 else hinge * hinge)).sum(axis=1) / C
-        self._saved = (y, w_y, hinge, C, unbatched)
-        return losses[0] if unbatched else losses
+        x, was_unbatched = batched("input", input)
+        if x.ndim != 2:
+            raise ValueError(f"input: expected shape (C,) or (N, C); got {np.shape(input)}")
+        target = np.asarray(target)
+        w = class_weight(self.weight, x)
+        t = index_targets(target[None] if was_unbatched else target, x, w, ignore_index=None)
+        C = x.shape[1]
+        h = self.margin - np.take_along_axis(x, t.y, axis=1) + x  # h_i = margin - x_y + x_i
+        np.put_along_axis(h, t.y, 0.0, axis=1)  # the sum skips i = y
+        h_plus = np.maximum(h, 0)
+        losses = (t.w_y * (h_plus if self.p == 1 else h_plus * h_plus)).sum(axis=1) / C
+        return unbatched(losses, was_unbatched), self.Record(t.y, t.w_y, h_plus, was_unbatched)
 
-    def _backward(self, dl):
-        y, w_y, hinge, C, unbatched = self._saved
+    def _backward(self, r, dl):
+        C = r.h_plus.shape[1]
         if self.p == 1:
-            grad = (hinge > 0).astype(hinge.dtype)  # d max(0, h)/dh = [h > 0]
+            grad = (r.h_plus > 0).astype(r.h_plus.dtype)  # d max(0, h)/dh = [h > 0]
         else:
-            grad = 2 * hinge  # d max(0, h)^2/dh = 2 h+
-        grad *= w_y / C  # dl/dx_i for i != y: w_y p (h_i+)^(p-1) / C
-        np.put_along_axis(grad, y, -grad.sum(axis=1, keepdims=True), axis=1)  # dl/dx_y
-        grad *= dl if np.ndim(dl) == 0 else np.reshape(dl, (-1, 1))
-        return grad[0] if unbatched else grad
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        yield "random", (rng.normal(0, 1, (4, 5)), rng.integers(0, 5, 4))
-        m = options["margin"]
-        # h_i = margin - x_y + x_i exactly 0 (a kink), ±1e-3 (near it), and ±1e4
-        x = np.array([[-m, 0.0, -3.0], [0.0, 1e-3 - m, -1e-3 - m], [1e4, 0.0, -1e4]])
-        yield "kinks/extreme", (x, np.array([1, 0, 1]))
+            grad = 2 * r.h_plus  # d max(0, h)^2/dh = 2 h+
+        grad *= r.w_y / C  # dl/dx_i for i != y: w_y p (h_i+)^(p-1) / C
+        np.put_along_axis(grad, r.y, -grad.sum(axis=1, keepdims=True), axis=1)  # dl/dx_y
+        grad *= over_classes(dl)  # chain rule, dL/dl_n for every class of sample n
+        return unbatched(grad, r.unbatched)

@@ -25,20 +25,28 @@ Without weights and smoothing, a = 1 and B = t: the lesson's "softmax minus one-
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from ._classes import (
+    along_classes,
+    as_class_weight,
+    batched,
+    class_weight,
+    index_targets,
+    over_classes,
+    unbatched,
+)
 from ._validate import (
-    BadInputError,
     as_float_array,
-    as_weight,
     check_class_indices,
     check_finite,
     check_in_range,
     check_option,
-    check_weight,
 )
-from .base import Loss, Sampled
-from .primitives import _lead_and_rest, log_softmax
+from .base import Loss
+from .primitives import SoftmaxParts, exp_shifted, shift_by_max, softmax_parts
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "one_hot", "smooth_labels"]
 
@@ -88,97 +96,45 @@ def smooth_labels(targets, alpha: float) -> np.ndarray:
     return (1 - alpha) * t + alpha / t.shape[-1]
 
 
-# -- what CrossEntropyLoss and NLLLoss share: class indices with weights and ignore_index --
-class _IndexTargets:
-    """Class-index targets, with the class dimension inserted so they line up with z.
-
-    Attributes (all shaped (N, 1, d1, ...), broadcasting against (N, C, d1, ...)):
-    ``y``: the index, 0 where ignored (a safe place to look);
-    ``kept``: 1 where the target counts, 0 where it equals ``ignore_index``;
-    ``w_y``: the target class's weight times ``kept`` (so ignored samples weigh 0).
-    ``denominator``: the weighted mean's D = sum_n w_{y_n} over kept samples.
-    """
-
-    def __init__(self, target, z: np.ndarray, weight, ignore_index: int):
-        num_classes = z.shape[1]
-        expected = z.shape[:1] + z.shape[2:]
-        y = np.asarray(target)
-        if y.dtype.kind in "iu" and y.shape != expected:
-            raise BadInputError(
-                f"target: expected class indices of shape {expected} (the input's shape "
-                f"without its class dimension {num_classes}); got {y.shape}"
-            )
-        y = check_class_indices("target", y, num_classes, ignore_index)
-        ignored = y == ignore_index
-        self.kept = (~ignored).astype(z.dtype)[:, None]
-        self.y = np.where(ignored, 0, y)[:, None]
-        self.w_y = self.kept if weight is None else weight[self.y] * self.kept
-        self.denominator = self.w_y.sum()
-
-
-def _class_weight(weight, z: np.ndarray):
-    if weight is None:
-        return None
-    c = z.shape[1]
-    return check_weight("weight", weight, (c,), z.dtype, f"of length C = {c} (one per class)")
-
-
-def _along_classes(w: np.ndarray, ndim: int) -> np.ndarray:
-    """A per-class vector shaped (1, C, 1, ...) to broadcast along dimension 1."""
-    return w.reshape((1, -1) + (1,) * (ndim - 2))
-
-
-def _batched(name: str, input) -> tuple[np.ndarray, bool]:
-    """The input as a finite float array with classes on dimension 1; (C,) becomes (1, C)."""
-    z = as_float_array(name, input)
-    check_finite(name, z)
-    if z.ndim == 0 or z.shape[0 if z.ndim == 1 else 1] == 0:
-        raise BadInputError(
-            f"{name}: expected shape (C,), (N, C) or (N, C, d1, ...) with C >= 1; got {z.shape}"
-        )
-    return (z[None], True) if z.ndim == 1 else (z, False)
-
-
+# -- the losses -------------------------------------------------------------------------
 class _ClassLoss(Loss):
-    """Options and gradient-check cases shared by the two index-target losses."""
-
-    gradcheck_options = {
-        "reduction": ("mean", "sum", "none"),
-        "weight": (
-            None,
-            Sampled("w[C]", lambda rng, inputs: rng.uniform(0.2, 2.0, inputs[0].shape[1])),
-        ),
-        "ignore_index": (-100, 1),
-    }
+    """The options CrossEntropyLoss and NLLLoss share: class weights and ignore_index."""
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight = as_weight("weight", weight)
-        if weight is not None and self.weight.ndim != 1:
-            raise BadInputError(
-                f"weight: expected a 1-D weight, one per class; got shape {self.weight.shape}"
-            )
-        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        self.weight = as_class_weight(weight)
+        if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(
+            ignore_index, (int, np.integer)
+        ):
             raise TypeError(f"ignore_index: expected an integer; got {ignore_index!r}")
         self.ignore_index = int(ignore_index)
 
-    def _unbatch(self, losses: np.ndarray, unbatched: bool) -> np.ndarray:
-        return losses[0] if unbatched else losses
+
+class IndexCoefficients(NamedTuple):
+    """B for a class-index target y, never built as an N x C array:
+
+    B_c = (1 - e) w_y [c = y] + (e / C) w_c     on samples that count (0 on ignored ones).
+    """
+
+    y: np.ndarray  # the class index, (N, 1, ...); 0 where ignored
+    B_y: np.ndarray  # (1 - e) w_y, the target's own coefficient (0 where ignored)
+    smooth: np.ndarray | float  # (e / C) w_c along the classes (0 without smoothing)
+    kept: np.ndarray  # True where the target counts (not ignore_index)
 
 
-def _sample_logits(rng, extreme: bool):
-    if not extreme:
-        return rng.normal(0, 2, (5, 4))
-    # a leader by 40, by 700 and by 1e4, ties, and a row of equal logits
-    return np.array(
-        [
-            [40.0, 0.0, -1.0, 2.0],
-            [0.0, 700.0, 3.0, -5.0],
-            [1e4, 0.0, 0.0, -1e4],
-            [3.0, 3.0, -2.0, 1.0],
-            [0.5, 0.5, 0.5, 0.5],
-        ]
-    )
+def leader_gradient(a, B_lead, rest):
+    """The leader's entry a p_lead - B_lead of cross-entropy's gradient, without cancellation.
+
+    With p_lead = 1 / (1 + rest):
+
+        a p_lead - B_lead = (a - B_lead (1 + rest)) / (1 + rest)
+                          = ((a - B_lead) - B_lead rest) / (1 + rest)
+
+    For a confident, correct prediction of a plain target, a = B_lead = 1 and this is
+    -rest / (1 + rest) = -sum_{k != y} p_k: tiny and exact, where 1 / (1 + rest) - 1
+    rounds to 0.
+    """
+    return ((a - B_lead) - B_lead * rest) / (1 + rest)
 
 
 class CrossEntropyLoss(_ClassLoss):
@@ -207,10 +163,14 @@ class CrossEntropyLoss(_ClassLoss):
 
     which specialises to
 
-        plain index y:        p_k - [k = y]
+        plain index y:        p_k - [k = y]                 (a = 1, B = one-hot: the lesson's)
         class weights:        w_y (p_k - [k = y])
         smoothing e:          p_k - (1 - e) [k = y] - e / C
-        ignored sample:       0     (B = 0 for that row)
+        ignored sample:       0                             (a = 0 and B = 0 for that row)
+
+    ``_backward`` is these lines: grad = a p; grad -= B (for an index, -B_y at k = y
+    and the smoothing part -(e / C) w_k); the leader's entry rewritten by
+    `leader_gradient`; times dL/dl_n.
 
     Stable form: with m = max_k z_k and rest = sum_{k != leader} e^(z_k - m),
     logsumexp(z) - m = log1p(rest), so
@@ -225,8 +185,10 @@ class CrossEntropyLoss(_ClassLoss):
     a - B_lead is exactly 0 and the entry is -rest / (1 + rest) = -sum_{k != y} p_k,
     not 1 / (1 + rest) - 1 = 0.
 
-    Memory: with index targets nothing of size N x C is built but one temporary in
-    forward and the gradient itself in backward; no one-hot matrix, ever.
+    Memory: with index targets nothing of size N x C is built but forward's buffer of
+    e^(z - m), which backward turns into the gradient in place (one exp per logit, no
+    second N x C array); no one-hot matrix, ever. A second ``backward`` recomputes the
+    buffer.
 
     Example, the lesson's logits [2.0, 1.0, 0.1] with label 0 (3.1.3):
 
@@ -244,7 +206,13 @@ class CrossEntropyLoss(_ClassLoss):
     Inception Architecture" (2016) for label smoothing; the lesson, section 3.
     """
 
-    gradcheck_options = {**_ClassLoss.gradcheck_options, "label_smoothing": (0.0, 0.2)}
+    class Record(NamedTuple):
+        z: np.ndarray  # the logits, (N, C, ...)
+        softmax: SoftmaxParts  # m, leader, exps = e^(z_k - m) (0 at the leader), rest
+        a: np.ndarray  # sum_c B_c, one per sample
+        B: np.ndarray | IndexCoefficients  # B_c: dense for probability targets
+        denominator: float  # the mean's D: sum_n w_{y_n} (indices) or N (probabilities)
+        unbatched: bool  # the input was one (C,) sample
 
     def __init__(
         self,
@@ -256,131 +224,100 @@ class CrossEntropyLoss(_ClassLoss):
         super().__init__(weight, ignore_index, reduction)
         self.label_smoothing = check_option("label_smoothing", label_smoothing, 0.0, 1.0)
 
-    def __repr__(self) -> str:
-        return (
-            f"CrossEntropyLoss(ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
-            f"label_smoothing={self.label_smoothing})"
-        )
-
     def _forward(self, input, target):
-        z, unbatched = _batched("input", input)
+        z, was_unbatched = batched("input", input)
         target = np.asarray(target)
-        if unbatched:
-            target = target[None]
-        w = _class_weight(self.weight, z)
-        e, C = self.label_smoothing, z.shape[1]
-
-        # the softmax's pieces: m = max_k z_k, rest = sum_{k != leader} e^(z_k - m)
-        m, lead, exps, rest = _lead_and_rest(z, axis=1)
-        del exps  # the N x C buffer of e^(z - m): backward makes its own, so free it now
-        log_norm = np.log1p(rest)  # logsumexp(z) - m
-        W = C if w is None else w.sum()  # sum_c w_c
-
+        target = target[None] if was_unbatched else target
+        w = class_weight(self.weight, z)
         if target.dtype.kind == "f":
-            t = self._probability_target(target, z)
-            # B = (1 - e) w t + (e / C) w, a = sum_c B_c
-            if e or w is not None:
-                B = t * (1 - e)
-                B += e / C
-                if w is not None:
-                    B *= _along_classes(w, z.ndim)
-            else:
-                B = t  # only read from here on
-            a = B.sum(axis=1, keepdims=True)
-            # l = a log_norm - sum_c B_c (z_c - m)
-            weighted_shift = z - m
-            weighted_shift *= B
-            losses = a * log_norm - weighted_shift.sum(axis=1, keepdims=True)
-            del weighted_shift
-            self._denominator = losses.size  # mean over samples, not weights
-            self._saved = (z, w, m, lead, rest, log_norm, a, B, None)
+            losses, record = self._probability_targets(z, target, w)
         else:
-            idx = _IndexTargets(target, z, w, self.ignore_index)
-            # B = (1 - e) w_y onehot(y) + (e / C) w   (never built), a = (1 - e) w_y + (e / C) W
-            a = (1 - e) * idx.w_y + (e / C) * W * idx.kept if e else idx.w_y
-            z_y = np.take_along_axis(z, idx.y, axis=1)
-            # l = a log_norm - sum_c B_c (z_c - m)
-            losses = a * log_norm - (1 - e) * idx.w_y * (z_y - m)
-            if e:  # the smoothing part of sum_c B_c (z_c - m), with weights w
-                wz = z.sum(axis=1, keepdims=True) if w is None else _dot_classes(z, w)
-                losses -= (e / C) * (wz - W * m) * idx.kept
-            self._denominator = idx.denominator
-            self._saved = (z, w, m, lead, rest, log_norm, a, None, idx)
-        self._unbatched = unbatched
-        return self._unbatch(losses[:, 0], unbatched)
+            losses, record = self._index_targets(z, target, w)
+        return unbatched(losses[:, 0], was_unbatched), record._replace(unbatched=was_unbatched)
+
+    def _index_targets(self, z, target, w):
+        """l = a log_norm + B_y (m - z_y) + (e / C) sum_c w_c (m - z_c): three terms >= 0."""
+        e, C = self.label_smoothing, z.shape[1]
+        t = index_targets(target, z, w, self.ignore_index)
+        shifted = shift_by_max(z, axis=1)  # m, leader, z - m
+        if e:  # sum_c w_c (m - z_c), from z - m before it is exponentiated: no cancellation
+            below = -_class_sum(shifted.values, w)
+        parts = exp_shifted(shifted)  # z - m becomes e^(z - m), rest = their sum
+        log_norm = np.log1p(parts.rest)  # logsumexp(z) - m
+        W = C if w is None else w.sum()  # sum_c w_c
+        B_y = (1 - e) * t.w_y  # the target's coefficient (0 where ignored)
+        a = B_y + (e / C) * W * t.kept  # sum_c B_c
+        z_y = np.take_along_axis(z, t.y, axis=1)
+        losses = a * log_norm + B_y * (parts.max - z_y)  # -log p_c = log_norm + (m - z_c)
+        if e:
+            losses += (e / C) * t.kept * below
+        smooth = (e / C) * (1.0 if w is None else along_classes(w, z.ndim))
+        B = IndexCoefficients(t.y, B_y, smooth, kept=t.kept > 0)
+        return losses, self.Record(z, parts, a, B, t.denominator, False)
+
+    def _probability_targets(self, z, target, w):
+        """l = a log_norm + sum_c B_c (m - z_c), B = (1 - e) w t + (e / C) w: two terms >= 0."""
+        e, C = self.label_smoothing, z.shape[1]
+        t = self._probability_target(target, z)
+        B = t if not e and w is None else (1 - e) * t + e / C  # B = t is only read
+        if w is not None:
+            B = B * along_classes(w, z.ndim)
+        a = B.sum(axis=1, keepdims=True)
+        shifted = shift_by_max(z, axis=1)
+        below = -np.einsum("nc...,nc...->n...", shifted.values, B)[:, None]  # sum B_c (m - z_c)
+        parts = exp_shifted(shifted)
+        losses = a * np.log1p(parts.rest) + below
+        rows = losses.size  # the mean is over samples, not over weights
+        return losses, self.Record(z, parts, a, B, rows, False)
 
     def _probability_target(self, target, z):
         t = as_float_array("target", target, dtype=z.dtype)
         if t.shape != z.shape:
-            raise BadInputError(
+            raise ValueError(
                 f"target: probability targets must have the input's shape {z.shape}; got {t.shape}"
                 " (class indices must be integers)"
             )
         check_finite("target", t)
         check_in_range("target", t, 0.0, 1.0, "probabilities")
         if self.ignore_index != -100:
-            raise BadInputError(
+            raise ValueError(
                 f"ignore_index={self.ignore_index} is only allowed with class-index targets; "
                 "got probability targets"
             )
         return t
 
-    def _backward(self, dl):
-        z, w, m, lead, rest, log_norm, a, B, idx = self._saved
-        e, C = self.label_smoothing, z.shape[1]
-        # p_k = e^((z_k - m) - log_norm): the softmax, the only N x C buffer we allocate
-        grad = z - m
-        grad -= log_norm
-        np.exp(grad, out=grad)
-        # dl/dz_k = a p_k - B_k
-        if B is not None:
-            grad *= a
-            grad -= B
-            b_lead = np.take_along_axis(B, lead, axis=1)
+    def _backward(self, r, dl):
+        m, leader, exps, rest = r.softmax
+        if exps is None:  # a second backward: the first one handed the buffer over
+            exps = softmax_parts(r.z, axis=1).exps
+        self._record = r._replace(softmax=r.softmax._replace(exps=None))
+        grad = exps  # forward's e^(z - m) becomes the gradient, in place
+        grad *= r.a / (1 + rest)  # a p_k, p_k = e^(z_k - m) / (1 + rest)
+        if isinstance(r.B, IndexCoefficients):  # - B_k, never built:
+            if self.label_smoothing:  # -(e / C) w_k on every sample that counts
+                np.subtract(grad, r.B.smooth, out=grad, where=r.B.kept)
+            at_y = np.take_along_axis(grad, r.B.y, axis=1)
+            np.put_along_axis(grad, r.B.y, at_y - r.B.B_y, axis=1)  # -(1 - e) w_y at k = y
+            B_lead = _index_B_at(r.B, leader)
         else:
-            if e or w is not None:
-                grad *= a
-            if e:  # -B_k, smoothing part: -(e / C) w_k
-                grad -= (e / C) if w is None else (e / C) * _along_classes(w, z.ndim)
-            # -B_k, target part: -(1 - e) w_y at k = y
-            at_y = np.take_along_axis(grad, idx.y, axis=1)
-            np.put_along_axis(grad, idx.y, at_y - (1 - e) * idx.w_y, axis=1)
-            w_lead = 1 if w is None else w[lead]
-            b_lead = (1 - e) * idx.w_y * (idx.y == lead) + (e / C) * w_lead
-        # the leader's entry a p_lead - B_lead, with p_lead = 1 / (1 + rest), written so
-        # that a confident correct prediction keeps its tiny gradient -rest / (1 + rest)
-        np.put_along_axis(grad, lead, ((a - b_lead) - b_lead * rest) / (1 + rest), axis=1)
-        if idx is not None:  # ignored samples: no gradient
-            dl = dl * idx.kept if np.ndim(dl) == 0 else dl[:, None] * idx.kept
-        elif np.ndim(dl):
-            dl = dl[:, None]
-        grad *= dl  # chain rule: dL/dz = dL/dl_n * dl_n/dz
-        return grad[0] if self._unbatched else grad
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        for extreme in (False, True):
-            z = _sample_logits(rng, extreme)
-            kind = "extreme" if extreme else "random"
-            y = rng.integers(0, z.shape[1], z.shape[0])
-            if extreme:
-                y[:3] = [0, 2, 0]  # target at the leader, not at it, at the leader by 1e4
-            if options["ignore_index"] == 1:
-                y[1] = 1  # one ignored sample
-            yield f"{kind} indices", (z, y)
-            if options["ignore_index"] == -100:  # probability targets take no ignore_index
-                t = rng.dirichlet(np.ones(z.shape[1]), size=z.shape[0])
-                yield f"{kind} probs", (z, t)
-        z = rng.normal(0, 2, (2, 3, 2))  # the (N, C, d1) form
-        y = rng.integers(0, 3, (2, 2))
-        if options["ignore_index"] == 1:
-            y[0, 0] = 1
-        yield "random (N,C,d)", (z, y)
+            grad -= r.B  # - B_k
+            B_lead = np.take_along_axis(r.B, leader, axis=1)
+        np.put_along_axis(grad, leader, leader_gradient(r.a, B_lead, rest), axis=1)
+        grad *= over_classes(dl)  # chain rule: dL/dz = dL/dl_n * dl_n/dz
+        return unbatched(grad, r.unbatched)
 
 
-def _dot_classes(z: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """sum_c w_c z_c along dimension 1, kept as a dimension, without an N x C temporary."""
-    return np.einsum("nc...,c->n...", z, w)[:, None]
+def _class_sum(v: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """sum_c w_c v_c along dimension 1, kept as a dimension, with no N x C temporary."""
+    if w is None:
+        return v.sum(axis=1, keepdims=True)
+    return np.einsum("nc...,c->n...", v, w)[:, None]
+
+
+def _index_B_at(B: IndexCoefficients, k: np.ndarray) -> np.ndarray:
+    """B_k for an index target: (1 - e) w_y [k = y] + (e / C) w_k on kept samples."""
+    smooth_k = B.smooth if np.ndim(B.smooth) == 0 else B.smooth.reshape(-1)[k]
+    return B.B_y * (B.y == k) + smooth_k * B.kept
 
 
 class NLLLoss(_ClassLoss):
@@ -408,35 +345,25 @@ class NLLLoss(_ClassLoss):
     References: PyTorch ``torch.nn.NLLLoss``.
     """
 
+    class Record(NamedTuple):
+        shape: tuple  # the input's shape
+        dtype: np.dtype  # the input's dtype
+        y: np.ndarray  # the class index, (N, 1, ...); 0 where ignored
+        w_y: np.ndarray  # the target class's weight, 0 where ignored
+        denominator: float  # sum_n w_{y_n} over samples not ignored
+        unbatched: bool  # the input was one (C,) sample
+
     def _forward(self, input, target):
-        x, unbatched = _batched("input", input)
+        x, was_unbatched = batched("input", input)
         target = np.asarray(target)
-        idx = _IndexTargets(
-            target[None] if unbatched else target,
-            x,
-            _class_weight(self.weight, x),
-            self.ignore_index,
-        )
-        losses = -idx.w_y * np.take_along_axis(x, idx.y, axis=1)  # l = -w_y log p_y
-        self._denominator = idx.denominator
-        self._saved = (x.shape, x.dtype, idx)
-        self._unbatched = unbatched
-        return self._unbatch(losses[:, 0], unbatched)
+        w = class_weight(self.weight, x)
+        t = index_targets(target[None] if was_unbatched else target, x, w, self.ignore_index)
+        losses = -t.w_y * np.take_along_axis(x, t.y, axis=1)  # l = -w_y log p_y
+        record = self.Record(x.shape, x.dtype, t.y, t.w_y, t.denominator, was_unbatched)
+        return unbatched(losses[:, 0], was_unbatched), record
 
-    def _backward(self, dl):
-        shape, dtype, idx = self._saved
-        grad = np.zeros(shape, dtype=dtype)
-        dl = dl if np.ndim(dl) == 0 else dl[:, None]
-        np.put_along_axis(grad, idx.y, -idx.w_y * dl, axis=1)  # dl/dx_k = -w_y [k = y]
-        return grad[0] if self._unbatched else grad
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        for kind, z in (
-            ("random", _sample_logits(rng, False)),
-            ("extreme", _sample_logits(rng, True)),
-        ):
-            y = rng.integers(0, z.shape[1], z.shape[0])
-            if options["ignore_index"] == 1:
-                y[1] = 1
-            yield kind, (log_softmax(z, axis=1), y)
+    def _backward(self, r, dl):
+        grad = np.zeros(r.shape, dtype=r.dtype)
+        dl_y = -r.w_y * over_classes(dl)  # dl/dx_k = -w_y [k = y], times dL/dl_n
+        np.put_along_axis(grad, r.y, dl_y + 0.0, axis=1)  # (+ 0.0: no -0 where w_y = 0)
+        return unbatched(grad, r.unbatched)

@@ -15,11 +15,27 @@ their argument.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._validate import as_float_array
 
-__all__ = ["log_sigmoid", "log_softmax", "logsumexp", "sigmoid", "softmax", "softplus"]
+__all__ = [
+    "Shifted",
+    "SoftmaxParts",
+    "exp_shifted",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "shift_by_max",
+    "sigmoid",
+    "sigmoid_pair",
+    "softmax",
+    "softmax_parts",
+    "softplus",
+    "softplus_pair",
+]
 
 
 def softplus(x):
@@ -48,11 +64,15 @@ def _log1p_exp_neg_abs(x: np.ndarray) -> np.ndarray:
     return np.log1p(np.exp(-np.abs(x)))
 
 
-def _softplus_pair(x: np.ndarray):
+def softplus_pair(x: np.ndarray):
     """(softplus(x), softplus(-x)) for the price of one: both are max(±x, 0) + log1p(e^-|x|).
 
     Used where a loss needs both terms (BCE with logits), so the exp and log1p run once.
+
+    >>> softplus_pair([0.0, 40.0])
+    (array([ 0.69314718, 40.        ]), array([6.93147181e-01, 4.24835426e-18]))
     """
+    x = as_float_array("x", x)
     t = _log1p_exp_neg_abs(x)
     return np.maximum(x, 0) + t, np.maximum(-x, 0) + t
 
@@ -80,12 +100,16 @@ def sigmoid(x):
     return np.where(x >= 0, 1, t) / (1 + t)
 
 
-def _sigmoid_pair(x: np.ndarray):
+def sigmoid_pair(x: np.ndarray):
     """(sigmoid(x), sigmoid(-x)) from one exp, for losses that need both.
 
     With t = e^-|x| (as in `sigmoid`), sigmoid(|x|) = 1 / (1 + t) and
     sigmoid(-|x|) = t / (1 + t); the sign of x says which is which.
+
+    >>> sigmoid_pair([0.0, 40.0])
+    (array([0.5, 1. ]), array([5.00000000e-01, 4.24835426e-18]))
     """
+    x = as_float_array("x", x)
     t = np.exp(-np.abs(x))
     denominator = 1 + t
     big, small = 1 / denominator, t / denominator  # sigmoid(|x|), sigmoid(-|x|)
@@ -107,28 +131,62 @@ def log_sigmoid(x):
     return -softplus(-x)
 
 
-def _lead_and_rest(z: np.ndarray, axis: int):
+class Shifted(NamedTuple):
+    """z with each slice's maximum subtracted (see `shift_by_max`)."""
+
+    max: np.ndarray  # m = max_k z_k, kept as a dimension
+    leader: np.ndarray  # the index of the max, kept as a dimension
+    values: np.ndarray  # z_k - m <= 0, exactly 0 at the leader: a fresh buffer
+    axis: int
+
+
+class SoftmaxParts(NamedTuple):
+    """The pieces every softmax-based quantity is made of (see `softmax_parts`)."""
+
+    max: np.ndarray  # m = max_k z_k
+    leader: np.ndarray  # the index of the max
+    exps: np.ndarray  # e^(z_k - m), with 0 at the leader: a fresh buffer
+    rest: np.ndarray  # sum_{k != leader} e^(z_k - m)
+
+
+def shift_by_max(z: np.ndarray, axis: int) -> Shifted:
+    """Step 1 of softmax: subtract each slice's maximum, so every exponent is <= 0."""
+    leader = np.argmax(z, axis=axis, keepdims=True)
+    m = np.take_along_axis(z, leader, axis=axis)
+    return Shifted(m, leader, z - m, axis)
+
+
+def exp_shifted(s: Shifted) -> SoftmaxParts:
+    """Step 2: e^(z_k - m) in place of z_k - m, the leader left out, and their sum `rest`.
+
+    The leader's own e^0 = 1 is set to 0 and not summed, so that sum_k e^(z_k - m) =
+    1 + rest and log(1 + rest) = log1p(rest) keeps full precision when the leader
+    dominates (rest = e^-40, say), where log(sum) would round 1 + e^-40 to 1.
+    """
+    exps = s.values
+    np.put_along_axis(exps, s.leader, -np.inf, axis=s.axis)  # leave the leader out ...
+    np.exp(exps, out=exps)  # ... so its e^0 = 1 is not in the sum
+    return SoftmaxParts(s.max, s.leader, exps, exps.sum(axis=s.axis, keepdims=True))
+
+
+def softmax_parts(z: np.ndarray, axis: int = -1) -> SoftmaxParts:
     """The shared step of logsumexp, log_softmax, softmax and cross-entropy.
 
-    For each slice along `axis` it returns
+    For each slice along `axis`:
 
-        m     = max_k z_k                           (the leader, kept as a dimension)
-        rest  = sum over k != leader of e^(z_k - m), with e^(z - m) in `shifted`
+        m     = max_k z_k                               (the leader, kept as a dimension)
+        exps  = e^(z_k - m), with 0 at the leader        (every one <= 1: no overflow)
+        rest  = sum_{k != leader} e^(z_k - m)
 
-    so that sum_k e^z_k = e^m (1 + rest). Every e^(z_k - m) is at most 1, so nothing
-    overflows; and because the leader's own 1 is left out of `rest`,
-    log(1 + rest) = log1p(rest) keeps its full precision when the leader dominates
-    (rest = e^-40, say), where log(sum) would round 1 + e^-40 to 1 and return 0.
+    so that sum_k e^z_k = e^m (1 + rest), logsumexp(z) = m + log1p(rest) and
+    softmax(z)_k = e^(z_k - m) / (1 + rest). Teaching material: print the parts of
+    the lesson's logits to see each step.
 
-    `shifted` holds e^(z_k - m) with 0 at the leader: softmax reuses it.
+    >>> parts = softmax_parts(np.array([2.0, 1.0, 0.1]))
+    >>> parts.max, parts.leader, parts.exps.round(4), parts.rest.round(4)
+    (array([2.]), array([0]), array([0.    , 0.3679, 0.1496]), array([0.5175]))
     """
-    lead = np.argmax(z, axis=axis, keepdims=True)
-    m = np.take_along_axis(z, lead, axis=axis)
-    shifted = z - m  # <= 0 everywhere, exactly 0 at the leader
-    np.put_along_axis(shifted, lead, -np.inf, axis=axis)  # leave the leader out ...
-    np.exp(shifted, out=shifted)  # ... so its e^0 = 1 is not in the sum
-    rest = shifted.sum(axis=axis, keepdims=True)
-    return m, lead, shifted, rest
+    return exp_shifted(shift_by_max(z, axis))
 
 
 def _check_axis_nonempty(z: np.ndarray, axis: int) -> None:
@@ -145,7 +203,7 @@ def logsumexp(z, axis: int = -1, keepdims: bool = False):
 
     Factoring out e^m keeps every exponent <= 0 (no overflow, e.g. z = [1000, 1000]);
     using log1p of the rest keeps the answer exact to the last bit when one entry
-    dominates (see `_lead_and_rest`).
+    dominates (see `exp_shifted`).
 
     >>> logsumexp([1000.0, 1000.0])  # log(2 e^1000) = 1000 + log 2
     np.float64(1000.6931471805599)
@@ -154,7 +212,7 @@ def logsumexp(z, axis: int = -1, keepdims: bool = False):
     """
     z = as_float_array("z", z)
     _check_axis_nonempty(z, axis)
-    m, _, _, rest = _lead_and_rest(z, axis)
+    m, _, _, rest = softmax_parts(z, axis)
     out = m + np.log1p(rest)
     return out if keepdims else np.squeeze(out, axis=axis)[()]
 
@@ -172,7 +230,7 @@ def log_softmax(z, axis: int = -1):
     """
     z = as_float_array("z", z)
     _check_axis_nonempty(z, axis)
-    m, _, _, rest = _lead_and_rest(z, axis)
+    m, _, _, rest = softmax_parts(z, axis)
     out = z - m
     out -= np.log1p(rest)
     return out
@@ -193,7 +251,7 @@ def softmax(z, axis: int = -1):
     """
     z = as_float_array("z", z)
     _check_axis_nonempty(z, axis)
-    m, lead, p, rest = _lead_and_rest(z, axis)
+    m, lead, p, rest = softmax_parts(z, axis)
     np.put_along_axis(p, lead, 1.0, axis=axis)  # the leader's e^(m - m)
     p /= 1 + rest
     return p

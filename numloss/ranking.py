@@ -10,34 +10,14 @@ and its minimum-norm subgradient 0 at the margin. Every input is differentiable:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from ._validate import (
-    BadInputError,
-    as_float_array,
-    check_choice,
-    check_finite,
-    check_option,
-    check_sign_labels,
-)
+from ._validate import check_choice, check_option, check_sign_labels, same_shape_floats
 from .base import Loss
 
 __all__ = ["MarginRankingLoss", "TripletMarginLoss"]
-
-
-def _same_shape_inputs(names: tuple[str, ...], arrays) -> list[np.ndarray]:
-    """Finite float arrays of one shape and dtype (the first's), named in errors."""
-    first = as_float_array(names[0], arrays[0])
-    out = [first]
-    for name, a in zip(names[1:], arrays[1:], strict=True):
-        out.append(as_float_array(name, a, dtype=first.dtype))
-    for name, a in zip(names, out, strict=True):
-        check_finite(name, a)
-        if a.shape != first.shape:
-            raise BadInputError(
-                f"{name}: expected the shape of {names[0]}, {first.shape}; got {a.shape}"
-            )
-    return out
 
 
 class MarginRankingLoss(Loss):
@@ -54,8 +34,8 @@ class MarginRankingLoss(Loss):
 
         dl/dx1 = -y a,      dl/dx2 = y a
 
-    At the margin exactly, the minimum-norm subgradient 0 (PyTorch's clamp passes 1
-    there; numloss follows the contract of returning the smallest subgradient).
+    At the margin exactly, the minimum-norm subgradient 0 (PyTorch's clamp passes -y
+    and y there; numloss follows the contract of returning the smallest subgradient).
 
     >>> import numloss as nl
     >>> loss = nl.MarginRankingLoss(margin=0.5, reduction="none")
@@ -70,47 +50,52 @@ class MarginRankingLoss(Loss):
 
     inputs = ("input1", "input2", "target")
     differentiable = ("input1", "input2")
-    gradcheck_options = {"reduction": ("mean", "sum", "none"), "margin": (0.0, 0.5)}
+
+    class Record(NamedTuple):
+        y: np.ndarray  # +1 where x1 should rank higher, -1 where x2 should
+        active: np.ndarray  # a = [-y (x1 - x2) + margin > 0]: the pair violates the margin
 
     def __init__(self, margin: float = 0.0, reduction: str = "mean"):
         super().__init__(reduction)
         self.margin = check_option("margin", margin)
 
     def _forward(self, input1, input2, target):
-        x1, x2, y = _same_shape_inputs(self.inputs, (input1, input2, target))
+        x1, x2, y = same_shape_floats(self.inputs, input1, input2, target)
         check_sign_labels("target", y)
         gap = self.margin - y * (x1 - x2)  # -y (x1 - x2) + margin
-        self._y, self._active = y, gap > 0
-        return np.maximum(gap, 0)
+        return np.maximum(gap, 0), self.Record(y, active=gap > 0)
 
-    def _backward(self, dl):
-        d_x1 = np.where(self._active, -self._y, 0) * dl  # dl/dx1 = -y [gap > 0]
-        d_x2 = np.where(self._active, self._y, 0) * dl  # dl/dx2 = y [gap > 0]
+    def _backward(self, r, dl):
+        d_x1 = np.where(r.active, -r.y, 0) * dl  # dl/dx1 = -y a
+        d_x2 = np.where(r.active, r.y, 0) * dl  # dl/dx2 = y a
         return d_x1, d_x2
 
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        y = rng.choice([-1.0, 1.0], 6)
-        yield "random", (rng.normal(0, 2, 6), rng.normal(0, 2, 6), y)
-        m = options["margin"]
-        x1 = np.array([0.0, 0.0, 0.0, 1e4])
-        x2 = np.array([-m, 1e-3 - m, -1e-3 - m, -1e4])  # at, inside, beyond the margin
-        yield "kinks/extreme", (x1, x2, np.ones(4))
 
-
-def _pnorm_and_gradient(diff: np.ndarray, p: int):
-    """d = ||diff||_p over the last axis and its gradient dd/d(diff).
-
-    p = 2: dd/dv = v / ||v||        p = 1: dd/dv = sign(v)
-    (0 where ||v|| = 0: the minimum-norm subgradient of a norm at 0.)
-    """
+def p_norm(v: np.ndarray, p: float) -> np.ndarray:
+    """||v||_p = (sum_k |v_k|^p)^(1/p) over the last axis."""
     if p == 2:
-        d = np.sqrt(np.einsum("...k,...k->...", diff, diff))
-        grad = np.divide(diff, d[..., None], out=np.zeros_like(diff), where=d[..., None] > 0)
-    else:
-        d = np.abs(diff).sum(axis=-1)
-        grad = np.sign(diff)
-    return d, grad
+        return np.sqrt(np.einsum("...k,...k->...", v, v))
+    if p == 1:
+        return np.abs(v).sum(axis=-1)
+    return (np.abs(v) ** p).sum(axis=-1) ** (1 / p)
+
+
+def p_norm_gradient(v: np.ndarray, d: np.ndarray, p: float) -> np.ndarray:
+    """d||v||_p / dv, given d = ||v||_p.
+
+    From d = (sum_k |v_k|^p)^(1/p):
+
+        dd/dv_k = (1/p) d^(1-p) * p |v_k|^(p-1) sign(v_k) = sign(v_k) (|v_k| / d)^(p-1)
+
+    which is v / d for p = 2 and sign(v) for p = 1. Written with |v_k| / d <= 1 so that
+    nothing overflows. Where d = 0 the minimum-norm subgradient of a norm, 0.
+    """
+    d = d[..., None]
+    if p == 1:
+        return np.sign(v)
+    with np.errstate(divide="ignore", invalid="ignore"):  # d = 0: replaced by 0 below
+        ratio = v / d if p == 2 else np.sign(v) * (np.abs(v) / d) ** (p - 1)
+    return np.where(d > 0, ratio, 0)
 
 
 class TripletMarginLoss(Loss):
@@ -119,14 +104,17 @@ class TripletMarginLoss(Loss):
     Domain: ``anchor`` a, ``positive`` p and ``negative`` n are embeddings of shape
     (N, D) or (D,): p should lie closer to a than n does, by at least ``margin``.
 
-        d(u, v) = ||u - v + eps||_p          (PyTorch's pairwise_distance; p = 1 or 2)
+        d(u, v) = ||u - v + eps||_p          (PyTorch's pairwise_distance; any p > 0)
         l = max(0, margin + d(a, p) - d(a, n))
 
     With ``swap=True`` the negative distance is min(d(a, n), d(p, n)) (Balntas et al.
     2016): the harder of the two negatives.
 
-    Gradient, with A = [l > 0] and the norm's gradient g(v) = v / ||v||_2 (p = 2) or
-    sign(v) (p = 1), v_ap = a - p + eps, v_an = a - n + eps:
+    ``margin`` must be > 0, as PyTorch requires.
+
+    Gradient, with A = [l > 0], v_ap = a - p + eps, v_an = a - n + eps, and the norm's
+    gradient g(v) = d||v||_p/dv = sign(v) (|v| / ||v||_p)^(p-1) (see `p_norm_gradient`:
+    v / ||v||_2 for p = 2, sign(v) for p = 1):
 
         dl/da = A (g(v_ap) - g(v_an))
         dl/dp = -A g(v_ap)
@@ -153,61 +141,62 @@ class TripletMarginLoss(Loss):
 
     inputs = ("anchor", "positive", "negative")
     differentiable = ("anchor", "positive", "negative")
-    gradcheck_options = {
-        "reduction": ("mean", "sum", "none"),
-        "p": (1, 2),
-        "swap": (False, True),
-    }
+
+    class Record(NamedTuple):
+        v_ap: np.ndarray  # a - p + eps
+        v_an: np.ndarray  # a - n + eps
+        v_pn: np.ndarray | None  # p - n + eps (with swap)
+        d_ap: np.ndarray  # d(a, p)
+        d_an: np.ndarray  # d(a, n)
+        d_pn: np.ndarray | None  # d(p, n) (with swap)
+        swapped: np.ndarray  # where the swap chose d(p, n) as the negative distance
+        active: np.ndarray  # A = [l > 0]
 
     def __init__(
         self,
         margin: float = 1.0,
-        p: int = 2,
+        p: float = 2.0,
         eps: float = 1e-6,
         swap: bool = False,
         reduction: str = "mean",
     ):
         super().__init__(reduction)
         self.margin = check_option("margin", margin)
-        self.p = int(check_choice("p", p, (1, 2, 1.0, 2.0)))  # PyTorch's default is 2.0
+        if self.margin <= 0:
+            raise ValueError(f"margin: TripletMarginLoss expects margin > 0; got {margin!r}")
+        self.p = check_option("p", p)
+        if self.p <= 0:
+            raise ValueError(f"p: expected a norm degree p > 0; got {p!r}")
         self.eps = check_option("eps", eps, 0.0)
         self.swap = check_choice("swap", swap, (False, True))
 
     def _forward(self, anchor, positive, negative):
-        a, p, n = _same_shape_inputs(self.inputs, (anchor, positive, negative))
+        a, p, n = same_shape_floats(self.inputs, anchor, positive, negative)
         if a.ndim not in (1, 2) or a.shape[-1] == 0:
-            raise BadInputError(f"anchor: expected shape (D,) or (N, D) with D >= 1; got {a.shape}")
-        d_ap, g_ap = _pnorm_and_gradient(a - p + self.eps, self.p)
-        d_an, g_an = _pnorm_and_gradient(a - n + self.eps, self.p)
+            raise ValueError(f"anchor: expected shape (D,) or (N, D) with D >= 1; got {a.shape}")
+        v_ap, v_an = a - p + self.eps, a - n + self.eps
+        d_ap, d_an = p_norm(v_ap, self.p), p_norm(v_an, self.p)
+        v_pn = d_pn = None
         swapped = np.zeros(d_an.shape, dtype=bool)
-        g_pn = None
-        if self.swap:
-            d_pn, g_pn = _pnorm_and_gradient(p - n + self.eps, self.p)
-            swapped = d_pn < d_an  # the harder negative: p is closer to n than a is
-            d_an = np.where(swapped, d_pn, d_an)
-        gap = self.margin + d_ap - d_an
-        self._saved = (gap > 0, swapped, g_ap, g_an, g_pn)
-        return np.maximum(gap, 0)
+        d_neg = d_an
+        if self.swap:  # the harder negative: p is closer to n than a is
+            v_pn = p - n + self.eps
+            d_pn = p_norm(v_pn, self.p)
+            swapped = d_pn < d_an
+            d_neg = np.where(swapped, d_pn, d_an)
+        gap = self.margin + d_ap - d_neg
+        record = self.Record(v_ap, v_an, v_pn, d_ap, d_an, d_pn, swapped, active=gap > 0)
+        return np.maximum(gap, 0), record
 
-    def _backward(self, dl):
-        active, swapped, g_ap, g_an, g_pn = self._saved
-        scale = (active * dl)[..., None]  # A times the upstream gradient
-        keep = ~swapped[..., None]  # rows whose negative distance is d(a, n)
-        d_a = g_ap - np.where(keep, g_an, 0)  # d/da [d(a,p) - d(a,n)]
-        d_p = -g_ap  # d/dp d(a,p)
-        d_n = np.where(keep, g_an, 0)  # d/dn [-d(a,n)]
-        if g_pn is not None:  # swapped rows: -d(p,n) instead of -d(a,n)
-            d_p = d_p - np.where(keep, 0, g_pn)
-            d_n = d_n + np.where(keep, 0, g_pn)
+    def _backward(self, r, dl):
+        scale = (r.active * dl)[..., None]  # A times the upstream gradient
+        g_ap = p_norm_gradient(r.v_ap, r.d_ap, self.p)
+        g_an = np.where(r.swapped[..., None], 0, p_norm_gradient(r.v_an, r.d_an, self.p))
+        d_a = g_ap - g_an  # d/da [d(a,p) - d(a,n)]
+        d_p = -g_ap  # d/dp d(a,p), with a minus sign from v_ap = a - p
+        d_n = g_an  # d/dn [-d(a,n)]
+        if self.swap:  # rows that took -d(p,n) instead of -d(a,n)
+            g_pn = np.where(r.swapped[..., None], p_norm_gradient(r.v_pn, r.d_pn, self.p), 0)
+            d_p = d_p - g_pn
+            d_n = d_n + g_pn
         return d_a * scale, d_p * scale, d_n * scale
-
-    @classmethod
-    def gradcheck_inputs(cls, rng, options):
-        shape = (4, 3)
-        yield "random", tuple(rng.normal(0, 1, shape) for _ in range(3))
-        a = rng.normal(0, 1, shape)
-        p = a + rng.normal(0, 0.1, shape)  # close positives: some triplets satisfied
-        n = a + rng.normal(0, 3, shape)
-        n[0] = p[0] + rng.normal(0, 0.2, 3)  # a negative near the positive: swap matters
-        yield "random mixed", (a, p, n)
-        yield "extreme", (a * 1e3, p * 1e3, n * 1e3)

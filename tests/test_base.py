@@ -1,10 +1,12 @@
 """The Loss contract: arity, reductions, upstream gradients, zero denominators, dtypes."""
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
 import numloss as nl
-from numloss.base import Loss, Sampled
+from numloss.base import Loss
 
 
 class Halves(Loss):
@@ -12,17 +14,20 @@ class Halves(Loss):
 
     inputs = ("input",)
 
+    class Record(NamedTuple):
+        x: np.ndarray
+        denominator: float | None
+
     def __init__(self, denominator=None, reduction="mean"):
         super().__init__(reduction)
         self.chosen = denominator
 
     def _forward(self, input):
-        self._x = np.asarray(input, dtype=np.float64)
-        self._denominator = self.chosen
-        return self._x**2 / 2
+        x = np.asarray(input, dtype=np.float64)
+        return x**2 / 2, self.Record(x, self.chosen)
 
-    def _backward(self, dl):
-        return self._x * dl
+    def _backward(self, r, dl):
+        return r.x * dl
 
 
 def test_reductions_and_their_gradients():
@@ -51,7 +56,7 @@ def test_custom_denominator_enters_value_and_gradient():
 
 def test_wrong_number_of_inputs():
     with pytest.raises(
-        TypeError, match=r"MSELoss.forward: expected 2 inputs \(input, target\); got 1"
+        TypeError, match=r"MSELoss.forward: expected 2 inputs \(input, target\); missing target"
     ):
         nl.MSELoss()(np.zeros(3))
 
@@ -74,18 +79,67 @@ def test_a_failed_forward_forgets_the_last_one():
     loss(np.zeros(2), np.ones(2))
     with pytest.raises(ValueError):
         loss(np.zeros(2), np.ones(3))
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match="needs a successful forward"):
         loss.backward()
 
 
-def test_sampled_options_draw_to_fit_and_print_their_label():
-    s = Sampled("w[C]", lambda rng, inputs: np.ones(inputs[0].shape[-1]))
-    assert repr(s) == "w[C]" and s.draw(None, (np.zeros((2, 5)),)).shape == (5,)
-    cases = list(nl.BCELoss.gradcheck_cases(np.random.default_rng(0)))
-    for options, drawn, _, inputs in cases:
-        if options["weight"] is not None:
-            assert drawn["weight"].shape == inputs[0].shape
+def test_backward_before_any_forward_is_a_runtime_error():
+    with pytest.raises(RuntimeError, match=r"MSELoss.backward\(\) needs a successful forward"):
+        nl.MSELoss().backward()
 
 
-def test_repr_names_the_reduction():
+def test_backward_twice_gives_the_same_gradient_and_scales_with_grad_output():
+    z = np.array([[2.0, 1.0, 0.1], [0.0, 3.0, -1.0]])
+    for loss in (nl.CrossEntropyLoss(), nl.MSELoss()):
+        inputs = (z, [0, 1]) if isinstance(loss, nl.CrossEntropyLoss) else (z, np.zeros_like(z))
+        loss(*inputs)
+        first = loss.backward()
+        np.testing.assert_array_equal(loss.backward(), first)
+        np.testing.assert_array_equal(loss.backward(2.0), 2 * first)
+
+
+def test_inputs_by_pytorch_keyword_names():
+    z, y = np.array([[2.0, 1.0, 0.1]]), np.array([0])
+    by_position = nl.CrossEntropyLoss()(z, y)
+    assert nl.CrossEntropyLoss()(input=z, target=y) == by_position
+    assert nl.CrossEntropyLoss()(z, target=y) == by_position
+    ranking = nl.MarginRankingLoss()
+    assert ranking(input1=[1.0], input2=[2.0], target=[1.0]) == 1.0
+    a, p, n = np.zeros((1, 2)), np.ones((1, 2)), 2 * np.ones((1, 2))
+    triplet = nl.TripletMarginLoss()
+    assert triplet(anchor=a, positive=p, negative=n) == triplet(a, p, n)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda loss: loss(inp=[1.0], target=[1.0]), "unknown input name 'inp'"),
+        (lambda loss: loss([1.0], input=[1.0]), "'input' given by position and by name"),
+        (lambda loss: loss(input=[1.0]), "missing target"),
+        (lambda loss: loss([1.0], [1.0], [1.0]), r"expected 2 inputs \(input, target\); got 3"),
+    ],
+)
+def test_bad_keyword_calls_say_what_is_wrong(call, message):
+    with pytest.raises(TypeError, match=message):
+        call(nl.MSELoss())
+
+
+def test_a_subclass_raising_plain_errors_gets_the_loss_name():
+    class Picky(nl.MSELoss):
+        def _forward(self, input, target):
+            raise ValueError("input: expected something else")
+
+    with pytest.raises(ValueError, match="^Picky: input: expected something else$"):
+        Picky()([1.0], [1.0])
+
+
+def test_repr_shows_every_option_that_differs_from_its_default():
+    assert repr(nl.MSELoss()) == "MSELoss()"
     assert repr(nl.MSELoss(reduction="sum")) == "MSELoss(reduction='sum')"
+    assert repr(nl.HingeLoss(margin=2)) == "HingeLoss(margin=2.0)"
+    assert repr(nl.CrossEntropyLoss(weight=[1.0, 2.0], label_smoothing=0.1)) == (
+        "CrossEntropyLoss(weight=[1., 2.], label_smoothing=0.1)"
+    )
+    assert repr(nl.BCEWithLogitsLoss(pos_weight=[3.0])) == "BCEWithLogitsLoss(pos_weight=[3.])"
+    assert repr(nl.TripletMarginLoss(p=1, swap=True)) == "TripletMarginLoss(p=1.0, swap=True)"
+    assert repr(nl.FocalLoss(alpha=None)) == "FocalLoss(alpha=None)"

@@ -1,5 +1,7 @@
 """The gradient checker has teeth: it fails broken gradients and passes correct ones."""
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 from conftest import frozen
@@ -13,17 +15,20 @@ class Hinge1(Loss):
 
     inputs = ("input",)
 
-    def _forward(self, input):
-        self._x = np.asarray(input, dtype=np.float64)
-        return np.maximum(0, 1 - self._x)
+    class Record(NamedTuple):
+        x: np.ndarray
 
-    def _backward(self, dl):
-        return np.where(self._x < 1, -1.0, 0.0) * dl
+    def _forward(self, input):
+        x = np.asarray(input, dtype=np.float64)
+        return np.maximum(0, 1 - x), self.Record(x)
+
+    def _backward(self, r, dl):
+        return np.where(r.x < 1, -1.0, 0.0) * dl
 
 
 class WrongSubgradient(Hinge1):
-    def _backward(self, dl):
-        return np.where(self._x <= 1, -2.0, 0.0) * dl  # -2 is no subgradient anywhere
+    def _backward(self, r, dl):
+        return np.where(r.x <= 1, -2.0, 0.0) * dl  # -2 is no subgradient anywhere
 
 
 class Product(Loss):
@@ -32,17 +37,21 @@ class Product(Loss):
     inputs = ("a", "b")
     differentiable = ("a", "b")
 
-    def _forward(self, a, b):
-        self._a, self._b = np.asarray(a, float), np.asarray(b, float)
-        return self._a * self._b**2
+    class Record(NamedTuple):
+        a: np.ndarray
+        b: np.ndarray
 
-    def _backward(self, dl):
-        return self._b**2 * dl, 2 * self._a * self._b * dl
+    def _forward(self, a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        return a * b**2, self.Record(a, b)
+
+    def _backward(self, r, dl):
+        return r.b**2 * dl, 2 * r.a * r.b * dl
 
 
 class SwappedProduct(Product):
-    def _backward(self, dl):
-        da, db = super()._backward(dl)
+    def _backward(self, r, dl):
+        da, db = super()._backward(r, dl)
         return db, da  # each input gets the other's gradient
 
 
@@ -50,8 +59,8 @@ def broken(cls, how, index=0):
     """A subclass of `cls` whose backward is wrong in the way `how` says."""
 
     class Broken(cls):
-        def _backward(self, dl):
-            grad = super()._backward(dl)
+        def _backward(self, r, dl):
+            grad = super()._backward(r, dl)
             if how == "one entry off by 1e-6":
                 grad.reshape(-1)[index] *= 1 + 1e-6
             elif how == "missing 1/N":
@@ -59,7 +68,7 @@ def broken(cls, how, index=0):
             elif how == "sign flip":
                 grad = -grad
             elif how == "ignores grad_output":
-                grad = super()._backward(np.ones_like(dl))
+                grad = super()._backward(r, np.ones_like(dl))
             return grad
 
     Broken.__name__ = cls.__name__
@@ -147,10 +156,12 @@ def test_inputs_restored_after_every_perturbation(rng):
             return super()._forward(input, target)
 
     assert nl.gradcheck(Spy(), x, y)
-    assert len(seen) == 1 + 5 * x.size  # one forward for backward, five per coordinate
+    # one forward for backward, five per coordinate, one to leave the loss at x
+    assert len(seen) == 2 + 5 * x.size
     for s in seen:  # at most one coordinate differs from the original at any time
         assert np.count_nonzero(s != x) <= 1
     np.testing.assert_array_equal(seen[0], x)
+    np.testing.assert_array_equal(seen[-1], x)
 
 
 def test_float32_inputs_are_checked_in_float64(rng):
@@ -165,10 +176,37 @@ def test_result_reports_what_it_found(logits_case):
     result = nl.gradcheck(broken(nl.BCEWithLogitsLoss, "sign flip")(), x, y)
     assert isinstance(result, nl.GradcheckResult) and result.checked == x.size
     text = str(result)
-    assert text.startswith("FAIL: 12 full checks") and "input[0, 0]" in text
+    assert text.startswith("FAIL: 12 coordinates checked") and "input[0, 0]" in text
     assert result.max_rel_error == pytest.approx(1.0) and result.max_abs_error > 0
 
 
 def test_bad_mode_is_a_clear_error(logits_case):
     with pytest.raises(ValueError, match="mode: expected 'full' or 'random'"):
         nl.gradcheck(nl.MSELoss(), *logits_case, mode="fast")
+
+
+def test_numerical_gradient_is_the_derivative_and_restores_x():
+    x = np.array([[0.5, -1.0], [2.0, 3.0]])
+    before = x.copy()
+    grad = nl.numerical_gradient(lambda: float(np.sin(x).sum()), x)
+    np.testing.assert_allclose(grad, np.cos(before), rtol=1e-11)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_a_backward_that_ignores_grad_output_is_told_so(logits_case):
+    class Forgetful(nl.BCEWithLogitsLoss):
+        def _backward(self, record, dl):
+            return super()._backward(record, 1.0)
+
+    result = nl.gradcheck(Forgetful(reduction="none"), *logits_case)
+    assert not result
+    assert "must multiply by grad_output" in str(result) and "shape (4, 3)" in str(result)
+
+
+def test_a_gradient_of_the_wrong_shape_is_a_clear_failure(logits_case):
+    class Flat(nl.BCEWithLogitsLoss):
+        def _backward(self, record, dl):
+            return super()._backward(record, dl).reshape(-1)
+
+    result = nl.gradcheck(Flat(), *logits_case)
+    assert not result and "has shape (12,)" in str(result) and "expected the shape" in str(result)

@@ -17,11 +17,14 @@ DOG_PRED = np.array([0.7, 0.2, 0.1])  # P
 
 # -- the lesson's numbers ------------------------------------------------------------------
 def test_fair_coin_is_one_bit_and_surprise_adds():
-    assert nl.surprise(0.5) == 1.0
+    assert nl.surprise(0.5, base=2) == 1.0
     p, q = 0.3, 0.05
     assert nl.surprise(p * q) == pytest.approx(nl.surprise(p) + nl.surprise(q), rel=1e-15)
     assert nl.surprise(1.0) == 0.0 and nl.surprise(0.0) == np.inf
-    np.testing.assert_allclose(nl.surprise([0.9, 0.1], base=np.e), -np.log([0.9, 0.1]))
+    assert not np.signbit(nl.surprise(1.0))  # +0, never -0
+    # nats by default, like entropy, cross_entropy and kl_divergence
+    np.testing.assert_allclose(nl.surprise([0.9, 0.1]), -np.log([0.9, 0.1]))
+    assert nl.surprise(0.25) == pytest.approx(nl.entropy([0.25, 0.25, 0.25, 0.25]))
 
 
 def test_lower_probability_more_surprise():

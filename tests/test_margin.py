@@ -150,7 +150,7 @@ def test_soft_margin_tails(u):
         (
             lambda: nl.MultiMarginLoss()([[0.1, 0.2]], [0, 1]),
             ValueError,
-            r"target: expected class indices of shape \(1,\); got \(2,\)",
+            r"target: expected class indices of shape \(1,\) .*; got \(2,\)",
         ),
         (
             lambda: nl.MultiMarginLoss()([[0.1, 0.2]], [0.0]),

@@ -92,12 +92,12 @@ def test_empty_axis_and_bad_dtype_are_clear_errors():
 
 def test_the_pairs_equal_their_two_halves():
     """BCE-with-logits and focal take both halves from one exp; they must be the same bits."""
-    from numloss.primitives import _sigmoid_pair, _softplus_pair
+    from numloss.primitives import sigmoid_pair, softplus_pair
 
     x = np.concatenate([TAILS, BULK])
-    s_pos, s_neg = _sigmoid_pair(x)
+    s_pos, s_neg = sigmoid_pair(x)
     np.testing.assert_array_equal(s_pos, nl.sigmoid(x))
     np.testing.assert_array_equal(s_neg, nl.sigmoid(-x))
-    sp_pos, sp_neg = _softplus_pair(x)
+    sp_pos, sp_neg = softplus_pair(x)
     np.testing.assert_array_equal(sp_pos, nl.softplus(x))
     np.testing.assert_array_equal(sp_neg, nl.softplus(-x))

@@ -95,8 +95,12 @@ def test_satisfied_triplets_get_no_gradient_and_the_boundary_is_a_kink():
             lambda: nl.TripletMarginLoss()(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 4))),
             r"negative: expected the shape of anchor, \(2, 3\); got \(2, 4\)",
         ),
-        (lambda: nl.TripletMarginLoss(p=3), r"p: expected one of 1, 2, 1.0, 2.0; got 3"),
-        (lambda: nl.TripletMarginLoss(p=1.5), r"p: expected one of 1, 2, 1.0, 2.0; got 1.5"),
+        (lambda: nl.TripletMarginLoss(p=0), r"p: expected a norm degree p > 0; got 0"),
+        (lambda: nl.TripletMarginLoss(p=-1.5), r"p: expected a norm degree p > 0; got -1.5"),
+        (
+            lambda: nl.TripletMarginLoss(margin=0.0),
+            r"margin: TripletMarginLoss expects margin > 0; got 0.0",
+        ),
         (
             lambda: nl.TripletMarginLoss(eps=-1.0),
             r"eps: expected a finite number in \[0.0, inf\]; got -1.0",

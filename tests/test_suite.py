@@ -1,5 +1,6 @@
 """The gradient-check suite: every exported loss, every option, random and extreme inputs."""
 
+import inspect
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 
 import numloss as nl
 from numloss.gradcheck import suite
+from numloss.gradcheck.cases import CASES, Cases, Sampled, cases_for
 
 
 def test_suite_covers_every_exported_loss():
@@ -21,11 +23,37 @@ def test_suite_covers_every_exported_loss():
 
 
 @pytest.mark.parametrize("cls", suite.exported_losses(), ids=lambda c: c.__name__)
+def test_the_cases_table_covers_every_constructor_parameter(cls):
+    """A loss's row tries every parameter of its constructor (reduction: its `reductions`)."""
+    parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    row = CASES[cls.__name__]
+    assert parameters == set(row.options) | {"reduction"}
+    for name, values in row.options.items():
+        assert len(values) >= 2, f"{cls.__name__}: {name} is tried with one value only"
+        default = inspect.signature(cls.__init__).parameters[name].default
+        assert default in values or (default is None and None in values), (name, default)
+
+
+def test_the_table_has_a_row_for_every_exported_loss_and_nothing_else():
+    assert set(CASES) == {cls.__name__ for cls in suite.exported_losses()}
+
+
+def test_sampled_options_draw_to_fit_and_print_their_label():
+    s = Sampled("w[C]", lambda rng, inputs: np.ones(inputs[0].shape[-1]))
+    assert repr(s) == "w[C]" and s.draw(None, (np.zeros((2, 5)),)).shape == (5,)
+    for options, drawn, _, inputs in cases_for(nl.BCELoss, np.random.default_rng(0)):
+        if options["weight"] is not None:
+            assert drawn["weight"].shape == inputs[0].shape
+    assert isinstance(CASES["BCELoss"], Cases)
+
+
+@pytest.mark.parametrize("cls", suite.exported_losses(), ids=lambda c: c.__name__)
 def test_every_option_combination_passes(cls):
     rows = list(suite.run_suite([cls], seed=1))
     tried = {opts for _, opts, _, _ in rows}
-    # every value of every option appears in some row
-    for option, values in cls.gradcheck_options.items():
+    # every value of every option, and every reduction, appears in some row
+    grid = {"reduction": cls.reductions, **CASES[cls.__name__].options}
+    for option, values in grid.items():
         for value in values:
             assert any(f"{option}={value!r}" in opts for opts in tried)
     kinds = {kind for _, _, kind, _ in rows}
@@ -36,11 +64,12 @@ def test_every_option_combination_passes(cls):
 
 def test_a_new_exported_loss_joins_the_suite_and_its_failure_fails_it(monkeypatch, capsys):
     class DoubledMSE(nl.MSELoss):
-        def _backward(self, dl):
-            return 2 * super()._backward(dl)
+        def _backward(self, r, dl):
+            return 2 * super()._backward(r, dl)
 
     monkeypatch.setattr(nl, "DoubledMSE", DoubledMSE, raising=False)
     monkeypatch.setattr(nl, "__all__", [*nl.__all__, "DoubledMSE"])
+    monkeypatch.setitem(CASES, "DoubledMSE", CASES["MSELoss"])
     assert DoubledMSE in suite.exported_losses()
     assert suite.main(["DoubledMSE"]) == 1
     out = capsys.readouterr().out

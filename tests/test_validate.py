@@ -69,8 +69,13 @@ def test_choice_and_option():
     assert v.check_choice("p", 2, (1, 2)) == 2
     with pytest.raises(v.BadInputError, match="p: expected one of 1, 2; got 3"):
         v.check_choice("p", 3, (1, 2))
-    with pytest.raises(v.BadInputError, match="p: expected one of 1, 2; got 2.0"):
-        v.check_choice("p", 2.0, (1, 2))
+    # PyTorch's kinds: 2.0 and np.int64(2) mean 2; np.bool_ is a bool; True is not 1
+    assert v.check_choice("p", 2.0, (1, 2)) == 2 and v.check_choice("p", np.int64(1), (1, 2)) == 1
+    assert v.check_choice("swap", np.bool_(True), (False, True)) is True
+    with pytest.raises(v.BadInputError, match="p: expected one of 1, 2; got True"):
+        v.check_choice("p", True, (1, 2))
+    with pytest.raises(v.BadInputError, match="p: expected one of 1, 2; got 2.5"):
+        v.check_choice("p", 2.5, (1, 2))
     assert v.check_option("m", 1) == 1.0
     with pytest.raises(v.BadInputError, match=r"s: expected a finite number in \[0, 1\]; got 1.5"):
         v.check_option("s", 1.5, 0, 1)

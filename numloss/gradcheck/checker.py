@@ -1,7 +1,13 @@
 """The finite-difference gradient checker: is ``backward`` the derivative of ``forward``?
 
-How it decides, for one coordinate x_i of a differentiable input
-----------------------------------------------------------------------
+Start with `numerical_gradient`: ten lines that estimate dF/dx by nudging one
+coordinate at a time. `gradcheck` is built on the same two steps — evaluate F around a
+point (`evaluate_around`), combine the values into a slope (`five_point`) — and adds
+two decisions: *which points* to check (`_points`) and *how to judge* each one
+(`_judge`).
+
+How a point is judged
+---------------------
 The loss is turned into one scalar function F(x) = sum(g * loss.forward(...)), where g
 is a random, non-uniform upstream gradient (so a wrong 1/N or a swapped element of a
 "none" reduction cannot hide). Its analytic derivative is what ``loss.backward(g)``
@@ -22,10 +28,10 @@ The comparison is the relative error with a floor:
 ``floor_i`` is the size below which a difference is rounding noise: the noise of the
 stencil, ~ 16 u S_i / h (twice the worst we measured), divided by rtol, where u is
 the float64 unit roundoff and S_i the magnitude of the outputs the coordinate moves.
-(The stencil is summed element by element over the loss's outputs, so the outputs
-x_i does not touch cancel exactly and only the ones it moves count.) With rtol = 1e-7
-a single entry off by 1e-6 relative (err = 5e-7) fails, wherever the entry stands
-above the noise.
+(F is kept element by element over the loss's outputs, so the outputs x_i does not
+touch cancel exactly and only the ones it moves count.) With rtol = 1e-7 a single
+entry off by 1e-6 relative (err = 5e-7) fails, wherever the entry stands above the
+noise.
 
 Kinks
 -----
@@ -37,11 +43,12 @@ Where the slope is continuous but the curvature jumps (max(0, h)^2 at h = 0), th
 five-point formula is off by O(h) while both one-sided slopes, exact on each smooth
 side, agree with backward: that passes.
 
-Inputs
-------
-The checker works on float64 copies of the differentiable inputs, perturbs one
-coordinate at a time and restores it after each evaluation, so the caller's arrays
-are never touched. Non-differentiable inputs (targets) are passed through as given.
+What is checked
+---------------
+Every input the object lists in ``differentiable`` (on float64 copies: the caller's
+arrays are never touched) and, for a layer or a model (anything with
+``named_parameters()``), every parameter: its ``.data`` is nudged in place and
+restored exactly, and compared with the ``.grad`` one backward accumulated.
 """
 
 from __future__ import annotations
@@ -50,14 +57,64 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["GradcheckResult", "Kink", "Mismatch", "gradcheck"]
+__all__ = [
+    "GradcheckResult",
+    "Kink",
+    "Mismatch",
+    "evaluate_around",
+    "five_point",
+    "gradcheck",
+    "numerical_gradient",
+]
 
+H = 2.0**-13  # the step: a power of two, so x + k h is exact
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
-STENCIL = ((-2, 1.0), (-1, -8.0), (1, 8.0), (2, -1.0))  # (offset in h, weight) / 12h
 NOISE_FACTOR = 16.0  # the stencil's rounding noise, in units of u * S / h, with a margin
 KINK_JUMP = 1e-3  # one-sided slopes further apart than this (relative) mark a kink
 
 
+# -- the core: what a student reads first ------------------------------------------------
+def evaluate_around(f, x: np.ndarray, where, h: float = H) -> dict:
+    """{k: f() with x moved by k h along `where`}, for k = -2..2; x restored after each.
+
+    `where` is an index into x (one coordinate) or an array of x's shape (a direction).
+    `f` takes no argument: it reads x, which is changed in place.
+    """
+    saved = x.copy()
+    values = {}
+    for k in (-2, -1, 0, 1, 2):
+        if isinstance(where, np.ndarray):
+            np.add(saved, k * h * where, out=x)
+        else:
+            x[where] = saved[where] + k * h
+        values[k] = f()
+        x[...] = saved  # restore after every perturbation
+    return values
+
+
+def five_point(values: dict, h: float = H):
+    """The central slope [F(-2h) - 8 F(-h) + 8 F(h) - F(2h)] / 12h, error O(h^4)."""
+    return (values[-2] - 8 * values[-1] + 8 * values[1] - values[2]) / (12 * h)
+
+
+def numerical_gradient(f, x: np.ndarray, h: float = H) -> np.ndarray:
+    """dF/dx by central differences: nudge each coordinate of x both ways, see F move.
+
+    `f` takes no argument and returns a number computed from x, which is perturbed in
+    place and restored. A student's whole gradient check is then
+    ``np.allclose(analytic, numerical_gradient(f, x))``.
+
+    >>> x = np.array([1.0, 2.0])
+    >>> numerical_gradient(lambda: float((x**3).sum()), x)  # 3 x^2
+    array([ 3., 12.])
+    """
+    grad = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        grad[i] = np.sum(five_point(evaluate_around(f, x, i, h), h))
+    return grad
+
+
+# -- what gradcheck reports ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Mismatch:
     """A coordinate whose analytic and numeric derivatives disagree."""
@@ -103,70 +160,107 @@ class GradcheckResult:
     kinks: list[Kink] = field(default_factory=list)
     checked: int = 0
     mode: str = "full"
+    notes: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
+        what = "coordinates" if self.mode == "full" else "random directions"
         head = (
-            f"{'PASS' if self.passed else 'FAIL'}: {self.checked} {self.mode} checks, "
+            f"{'PASS' if self.passed else 'FAIL'}: {self.checked} {what} checked, "
             f"max relative error {self.max_rel_error:.2e}, max absolute error "
             f"{self.max_abs_error:.2e}, {len(self.kinks)} kink(s)"
         )
         lines = [head]
+        lines += [f"  note:   {n}" for n in self.notes]
         lines += [f"  failed: {m}" for m in self.failures[:10]]
         lines += [f"  kink:   {k}" for k in self.kinks[:10]]
         return "\n".join(lines)
 
 
-class _Objective:
-    """F(x) = sum(g * loss(x)), kept element-wise so untouched outputs cancel exactly."""
-
-    def __init__(self, loss, inputs: list, grad_output: np.ndarray):
-        self.loss, self.inputs, self.g = loss, inputs, grad_output
-
-    def terms(self) -> np.ndarray:
-        out = np.asarray(self.loss.forward(*self.inputs), dtype=np.float64)
-        return self.g * out
-
-    def stencil(self, x: np.ndarray, flat: int | None, direction: np.ndarray | None, h: float):
-        """The terms at the five points x + k h e (k = -2..2), e a coordinate or direction.
-
-        Returns {k: terms}. ``x`` is restored after each evaluation.
-        """
-        x_flat = x.reshape(-1)
-        saved = x_flat[flat] if flat is not None else x.copy()
-        values = {}
-        for k in (-2, -1, 0, 1, 2):
-            if flat is not None:
-                x_flat[flat] = saved + k * h
-            else:
-                np.add(saved, k * h * direction, out=x)
-            values[k] = self.terms()
-            if flat is not None:
-                x_flat[flat] = saved  # restore after every perturbation
-            else:
-                x[...] = saved
-        return values
+# -- gradcheck: which points, and how each is judged ------------------------------------------
+@dataclass(frozen=True)
+class _Verdict:
+    kind: str  # "pass", "kink" or "fail"
+    error: float  # the relative error that decided
+    numeric: float
+    left: float
+    right: float
 
 
-def _numeric(values: dict, h: float):
-    """Central five-point derivative, its rounding-noise scale, and one-sided slopes."""
-    combo = sum(w * values[k] for k, w in STENCIL)
-    moved = combo != 0  # outputs this coordinate moves (others cancel to exactly 0)
-    numeric = combo.sum() / (12 * h)
+def _judge(analytic: float, values: dict, h: float, rtol: float, min_floor: float) -> _Verdict:
+    """Pass, kink or fail for one point, from F's element-wise values around it."""
+    combo = five_point(values, h)
+    numeric = float(combo.sum())
+    moved = combo != 0  # outputs this coordinate moves (the others cancel to exactly 0);
+    if not np.any(moved):  # none: the change was lost in the rounding of all of them
+        moved = np.ones_like(moved, dtype=bool)
     scale = sum(np.abs(values[k][moved]).sum() for k in (-2, -1, 1, 2)) / 4
-    noise = NOISE_FACTOR * UNIT_ROUNDOFF * scale / h
+    floor = max(NOISE_FACTOR * UNIT_ROUNDOFF * scale / h / rtol, min_floor)
     # second-order one-sided slopes from the same points
-    right = (-3 * values[0] + 4 * values[1] - values[2]).sum() / (2 * h)
-    left = (3 * values[0] - 4 * values[-1] + values[-2]).sum() / (2 * h)
-    return numeric, noise, left, right
+    right = float((-3 * values[0] + 4 * values[1] - values[2]).sum() / (2 * h))
+    left = float((3 * values[0] - 4 * values[-1] + values[-2]).sum() / (2 * h))
+
+    def rel(a, b):
+        return abs(a - b) / max(abs(a) + abs(b), floor)
+
+    err = rel(analytic, numeric)
+    if err <= rtol:
+        return _Verdict("pass", err, numeric, left, right)
+    slack = rtol * max(abs(left) + abs(right), floor)
+    is_kink = abs(right - left) > KINK_JUMP * (abs(left) + abs(right)) + slack
+    if is_kink and min(left, right) - slack <= analytic <= max(left, right) + slack:
+        return _Verdict("kink", 0.0, numeric, left, right)
+    one_sided = max(rel(analytic, left), rel(analytic, right))
+    if one_sided <= rtol:  # the curvature jumps (max(0, h)^2 at 0), not the slope: the
+        return _Verdict("pass", one_sided, numeric, left, right)  # one-sided slopes hold
+    return _Verdict("fail", err, numeric, left, right)
+
+
+def _points(x: np.ndarray, mode: str, directions: int, rng: np.random.Generator):
+    """Every coordinate ("full"), or a few random unit directions ("random")."""
+    if mode == "full":
+        yield from np.ndindex(x.shape)
+        return
+    for _ in range(directions):
+        v = rng.normal(size=x.shape)
+        yield v / np.linalg.norm(v)
+
+
+def _analytic_along(grad: np.ndarray, where) -> float:
+    return float((grad * where).sum()) if isinstance(where, np.ndarray) else float(grad[where])
+
+
+def _wrt(obj, inputs: tuple) -> tuple[list, list[tuple[str, np.ndarray]]]:
+    """The inputs with float64 copies of the differentiable ones, and what to perturb."""
+    names = list(obj.inputs)
+    work = list(inputs)
+    targets = []
+    for name in obj.differentiable:  # copies: perturbed in place, the caller's untouched
+        i = names.index(name)
+        work[i] = np.array(inputs[i], dtype=np.float64, copy=True)
+        targets.append((name, work[i]))
+    for name, param in getattr(obj, "named_parameters", list)():
+        if param.data.dtype != np.float64:
+            raise TypeError(f"parameter {name}: gradcheck needs float64; got {param.data.dtype}")
+        targets.append((name, param.data))
+    return work, targets
+
+
+def _analytic(obj, work: list, g, params: list) -> list[np.ndarray]:
+    """backward's gradients: one per differentiable input, then each parameter's .grad."""
+    for _, p in params:
+        p.grad[...] = 0
+    out = obj.backward(g)
+    out = list(out) if isinstance(out, tuple) else [out]
+    return out + [p.grad.copy() for _, p in params]
 
 
 def gradcheck(
     loss,
     *inputs,
-    h: float = 2.0**-13,
+    h: float = H,
     rtol: float = 1e-7,
     min_floor: float = 1e-8,
     grad_output=None,
@@ -178,7 +272,9 @@ def gradcheck(
 
     Parameters
     ----------
-    loss : a `numloss.Loss` (its ``differentiable`` names the inputs to check).
+    loss : a `numloss.Loss`, a layer of `numloss.train` or a model followed by a loss
+        (its ``differentiable`` names the inputs to check; its parameters, if any, are
+        checked too).
     *inputs : the inputs of ``loss.forward``, as for a call.
     h : finite-difference step (five-point central stencil, reach 2h).
     rtol : relative tolerance; the default fails an entry off by 1e-6 relative.
@@ -201,61 +297,56 @@ def gradcheck(
     if mode not in ("full", "random"):
         raise ValueError(f"mode: expected 'full' or 'random'; got {mode!r}")
     rng = np.random.default_rng(seed)
-    names = list(loss.inputs)
-    wanted = [names.index(n) for n in loss.differentiable]
-    work = list(inputs)
-    for i in wanted:  # float64 copies: perturbed in place, the caller's arrays untouched
-        work[i] = np.array(inputs[i], dtype=np.float64, copy=True)
+    work, targets = _wrt(loss, inputs)
+    params = [(n, p) for n, p in getattr(loss, "named_parameters", list)()]
 
-    out = np.asarray(loss.forward(*work))
+    out = np.asarray(loss.forward(*work), dtype=np.float64)
     if grad_output is None:  # random, non-uniform, never near 0
         g = rng.uniform(0.5, 1.5, size=out.shape) * rng.choice([-1.0, 1.0], size=out.shape)
     else:
         g = np.asarray(grad_output, dtype=np.float64)
-    analytic = loss.backward(g if out.ndim else float(g))
-    if len(wanted) == 1:
-        analytic = (analytic,)
-    objective = _Objective(loss, work, g)
+    analytic = _analytic(loss, work, g if out.ndim else float(g), params)
+
+    def F():  # the objective, kept element-wise so untouched outputs cancel exactly
+        return g * np.asarray(loss.forward(*work), dtype=np.float64)
 
     result = GradcheckResult(passed=True, max_abs_error=0.0, max_rel_error=0.0, mode=mode)
-    for i, grad in zip(wanted, analytic, strict=True):
-        x, name = work[i], names[i]
-        grad = np.asarray(grad, dtype=np.float64)
-        if grad.shape != x.shape:
+    for (name, x), grad in zip(targets, analytic, strict=True):
+        grad = np.asarray(grad)
+        if grad.shape != x.shape or not np.all(np.isfinite(grad)):
             result.passed = False
-            result.failures.append(Mismatch(name, (), np.nan, np.nan, np.inf))
+            result.notes.append(
+                f"backward's gradient for {name} has shape {grad.shape} and dtype "
+                f"{grad.dtype} (finite: {bool(np.all(np.isfinite(grad)))}); expected "
+                f"the shape of {name}, {x.shape}, and finite values"
+            )
             continue
-        if mode == "full":
-            points = [(flat, None) for flat in range(x.size)]
-        else:
-            points = []
-            for _ in range(directions):
-                v = rng.normal(size=x.shape)
-                points.append((None, v / np.linalg.norm(v)))
-        for flat, direction in points:
-            values = objective.stencil(x, flat, direction, h)
-            numeric, noise, left, right = _numeric(values, h)
-            a = grad.reshape(-1)[flat] if flat is not None else float((grad * direction).sum())
-            index = np.unravel_index(flat, x.shape) if flat is not None else ("direction",)
-            index = tuple(int(j) if not isinstance(j, str) else j for j in index)
-            floor = max(noise / rtol, min_floor)
-            err = float(abs(a - numeric) / max(abs(a) + abs(numeric), floor))
+        for where in _points(x, mode, directions, rng):
+            a = _analytic_along(grad, where)
+            verdict = _judge(a, evaluate_around(F, x, where, h), h, rtol, min_floor)
+            index = ("direction",) if isinstance(where, np.ndarray) else tuple(map(int, where))
             result.checked += 1
-            result.max_abs_error = max(result.max_abs_error, float(abs(a - numeric)))
-            if err <= rtol:
-                result.max_rel_error = max(result.max_rel_error, err)
-                continue
-            slack = rtol * max(abs(left) + abs(right), floor)
-            is_kink = abs(right - left) > KINK_JUMP * (abs(left) + abs(right)) + slack
-            between = min(left, right) - slack <= a <= max(left, right) + slack
-            if is_kink and between:
-                result.kinks.append(Kink(name, index, left, right, float(a)))
-                continue
-            one_sided = max(abs(a - s) / max(abs(a) + abs(s), floor) for s in (left, right))
-            if one_sided <= rtol:  # a jump in curvature (max(0, h)^2 at h = 0), not in slope:
-                result.max_rel_error = max(result.max_rel_error, one_sided)  # the five-point
-                continue  # formula assumes smoothness there, the one-sided ones do not
-            result.max_rel_error = max(result.max_rel_error, err)
-            result.passed = False
-            result.failures.append(Mismatch(name, index, float(a), float(numeric), float(err)))
+            result.max_abs_error = max(result.max_abs_error, abs(a - verdict.numeric))
+            result.max_rel_error = max(result.max_rel_error, verdict.error)
+            if verdict.kind == "kink":
+                result.kinks.append(Kink(name, index, verdict.left, verdict.right, a))
+            elif verdict.kind == "fail":
+                result.passed = False
+                result.failures.append(Mismatch(name, index, a, verdict.numeric, verdict.error))
+    if not result.passed:
+        result.notes += _diagnose(loss, work, g, params, analytic)
+    loss.forward(*work)  # leave the object as after the first forward (parameters restored)
     return result
+
+
+def _diagnose(obj, work: list, g, params: list, analytic: list) -> list[str]:
+    """A hint for a student when the check failed: does backward use grad_output?"""
+    obj.forward(*work)
+    doubled = _analytic(obj, work, 2 * g if np.ndim(g) else 2 * float(g), params)
+    if all(np.array_equal(a, d) for a, d in zip(analytic, doubled, strict=True)):
+        used = f"{float(g):.4g}" if np.ndim(g) == 0 else f"an array of shape {np.shape(g)}"
+        return [
+            f"backward returned the same gradient for grad_output = g and 2 g (g was {used}): "
+            "it must multiply by grad_output, dL/dx = grad_output * dl/dx"
+        ]
+    return []

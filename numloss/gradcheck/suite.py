@@ -1,10 +1,10 @@
 """The gradient-check suite: every exported loss, every option, random and extreme inputs.
 
 Run it as ``python -m numloss.gradcheck`` (or ``make gradcheck``). It finds the losses
-by looking at ``numloss.__all__``: a new loss joins by being exported and by saying,
-in its class, which options to try (``gradcheck_options``) and on which inputs
-(``gradcheck_inputs``). It prints one row per loss, option combination and input
-kind, and exits with status 1 if any row fails.
+by looking at ``numloss.__all__``: a new loss joins by being exported and by having a
+row in the table of `numloss.gradcheck.cases` (which options to try, on which inputs).
+It prints one row per loss, option combination and input kind, and exits with status 1
+if any row fails.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..base import Loss
+from .cases import cases_for
 from .checker import GradcheckResult, gradcheck
 
 __all__ = ["exported_losses", "main", "run_suite"]
@@ -45,7 +46,7 @@ def run_suite(
     """Yield ``(loss name, options, input kind, result)`` for every case."""
     rng = np.random.default_rng(seed)
     for cls in exported_losses() if losses is None else losses:
-        for options, drawn, kind, inputs in cls.gradcheck_cases(rng):
+        for options, drawn, kind, inputs in cases_for(cls, rng):
             with warnings.catch_warnings():  # e.g. KLDivLoss's "mean" warning: known here
                 warnings.simplefilter("ignore", UserWarning)
                 loss = cls(**drawn)
