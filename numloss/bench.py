@@ -85,9 +85,8 @@ def log_probabilities_and_probabilities(rng, shape, dtype):  # KLDivLoss
     return log_softmax(_normal(rng, shape, dtype), axis=1), softmax(_normal(rng, shape, dtype), 1)
 
 
-def two_scores_and_signs(rng, shape, dtype):  # MarginRankingLoss: 1-D, N * C pairs
-    n = (int(np.prod(shape)),)
-    return _normal(rng, n, dtype), _normal(rng, n, dtype), scores_and_signs(rng, n, dtype)[1]
+def two_scores_and_signs(rng, shape, dtype):  # MarginRankingLoss: N x C pairs of scores
+    return _normal(rng, shape, dtype), *scores_and_signs(rng, shape, dtype)
 
 
 def triplets(rng, shape, dtype):  # TripletMarginLoss: N embeddings of dimension C
@@ -126,8 +125,7 @@ class Case(NamedTuple):
     shape: tuple
     dtype: type
     repeats: int  # timed rounds after the warm-up
-    compare: bool  # also time the textbook form, PyTorch and scikit-learn
-    memory: bool  # also measure the peak memory (numloss and textbook)
+    compare: bool  # beside the textbook form and the libraries, and its memory measured
 
 
 FULL = {
@@ -152,48 +150,36 @@ QUICK = {
     ],
     "scaling": np.logspace(4, 6, 3),
     "fit": (1e5, 1e6),
-    "repeats": 1,
+    "repeats": 2,
 }
 SCALING_CLASSES = 1000  # the sweep's cross-entropy is (n / 1000, 1000)
+DTYPES = (np.float64, np.float32)
 
 
 def cases(mode: dict) -> list[Case]:
     """Every measured row: the libraries' shapes, every loss, the scaling sweep."""
 
-    def repeats(shape):  # above 3e7 elements one run takes seconds: 3 rounds are enough
-        return 3 if np.prod(shape) > 3e7 else mode["repeats"]
+    def case(section, loss, reduction, shape, dtype):
+        repeats = 3 if np.prod(shape) > 3e7 else mode["repeats"]  # a run takes seconds there
+        # the sweep times numloss alone: up to 10^8 elements, time and memory are short
+        compare = section != "scaling"
+        return Case(section, loss, {"reduction": reduction}, shape, dtype, repeats, compare)
 
-    table = []
-    for dtype in (np.float64, np.float32):
-        for name, shape in mode["libraries"]:
-            options = {"reduction": "mean"}
-            table.append(Case("libraries", name, options, shape, dtype, repeats(shape), True, True))
-    for cls in exported_losses():
-        for dtype in (np.float64, np.float32):
-            for reduction in ("mean", "sum"):
-                options = {"reduction": reduction}
-                shape = mode["every loss"]
-                table.append(
-                    Case(
-                        "every loss",
-                        cls.__name__,
-                        options,
-                        shape,
-                        dtype,
-                        repeats(shape),
-                        True,
-                        True,
-                    )
-                )
-    for n in mode["scaling"]:
-        for name, shape in (
-            ("CrossEntropyLoss", (round(n / SCALING_CLASSES), SCALING_CLASSES)),
-            ("BCEWithLogitsLoss", (round(n),)),
-        ):
-            options = {"reduction": "mean"}
-            table.append(
-                Case("scaling", name, options, shape, np.float64, repeats(shape), False, False)
-            )
+    table = [
+        case("libraries", loss, "mean", shape, dtype)
+        for dtype in DTYPES
+        for loss, shape in mode["libraries"]
+    ]
+    table += [
+        case("every loss", cls.__name__, reduction, mode["every loss"], dtype)
+        for cls in exported_losses()
+        for dtype in DTYPES
+        for reduction in ("mean", "sum")
+    ]
+    for n in mode["scaling"]:  # in float64
+        ce_shape = (round(n / SCALING_CLASSES), SCALING_CLASSES)
+        table.append(case("scaling", "CrossEntropyLoss", "mean", ce_shape, np.float64))
+        table.append(case("scaling", "BCEWithLogitsLoss", "mean", (round(n),), np.float64))
     return table
 
 
@@ -273,7 +259,7 @@ def torch_run(torch, name: str, options: dict, inputs: tuple, threads: int):
         leaf.requires_grad_()
 
     def run():
-        torch.set_num_threads(threads)  # about 10 microseconds
+        torch.set_num_threads(threads)  # timed with the run: about 10 microseconds
         for leaf in leaves:
             leaf.grad = None
         module(*tensors).backward()
@@ -300,15 +286,14 @@ def sklearn_run(sklearn_loss, name: str, options: dict, inputs: tuple, threads: 
     one pass over N numbers) and the gradient is left as it comes: its 1/N, for "mean", is
     work numloss does and this timing does not.
     """
-    if sklearn_loss is None or set(options) != {"reduction"}:
+    known = name in ("CrossEntropyLoss", "BCEWithLogitsLoss")
+    if sklearn_loss is None or not known or set(options) != {"reduction"}:
         return None
-    if name == "CrossEntropyLoss" and inputs[0].ndim == 2 and inputs[1].dtype.kind in "iu":
-        (raw, target), loss = inputs, sklearn_loss.HalfMultinomialLoss(n_classes=inputs[0].shape[1])
-    elif name == "BCEWithLogitsLoss":
-        (raw, target), loss = inputs, sklearn_loss.HalfBinomialLoss()
-        raw = raw.reshape(-1)
+    raw, target = inputs
+    if name == "CrossEntropyLoss":  # logits (N, C), class indices (N,)
+        loss = sklearn_loss.HalfMultinomialLoss(n_classes=raw.shape[1])
     else:
-        return None
+        loss, raw = sklearn_loss.HalfBinomialLoss(), raw.reshape(-1)
     y_true = np.ascontiguousarray(target.reshape(-1), dtype=raw.dtype)  # converted untimed
     reduce = np.mean if options["reduction"] == "mean" else np.sum
 
@@ -363,7 +348,7 @@ def measure(case: Case, libraries: dict, rng: np.random.Generator) -> Row:
         runs = {name: run for name, run in runs.items() if run is not None}
     seconds = time_interleaved(runs, case.repeats)
     memory = {}
-    if case.memory:
+    if case.compare:
         size = differentiable_bytes(case.loss, inputs)
         for name in ("numloss", "textbook"):
             if name in runs:
@@ -434,20 +419,23 @@ def scaling_table(rows: list[Row]) -> list[str]:
 
 def machine() -> dict[str, str]:
     """The CPU, core count and versions the numbers were measured with."""
-    cpu = platform.processor() or "unknown"
+    cpu, flags = platform.processor() or "unknown", []
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):  # NumPy's exp and log run SIMD where these allow
+                flags = line.split(":", 1)[1].split()
                 break
     except OSError:
         pass
+    simd = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512")) if flag in flags]
     versions = {}
     for label, module in (("PyTorch", "torch"), ("scikit-learn", "sklearn")):
         found = optional_import(module)
         versions[label] = found.__version__ if found is not None else "not installed"
     return {
-        "CPU": cpu,
+        "CPU": cpu + (f" ({', '.join(simd)})" if simd else ""),
         "cores": str(os.cpu_count()),
         "Python": platform.python_version(),
         "NumPy": np.__version__,
@@ -467,9 +455,9 @@ def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
     by_section = {
         s: [r for r in rows if r.case.section == s] for s in ("libraries", "every loss", "scaling")
     }
+    command = "python -m numloss.bench" + (" --quick" if mode_name == "quick" else "")
     text = ["# numloss benchmark", ""]
-    text.append(f"`python -m numloss.bench{' --quick' if mode_name == 'quick' else ''}`, ")
-    text[-1] += "forward + backward, median of several repeats after a warm-up, interleaved."
+    text += [f"`{command}`: forward + backward, the median of several repeats after a warm-up."]
     text += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in about.items()) + "."]
     if note:
         text += ["", f"**{note}**"]
@@ -480,14 +468,17 @@ def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
         "Memory is the peak traced by `tracemalloc` during forward + backward, the returned "
         "gradient included, divided by the bytes of the differentiable inputs (the target is "
         "at most 1.5); PyTorch's allocator is not traced, so it has no memory column. "
-        "scikit-learn returns per-sample gradients, not scaled by 1/N; `-`: not measured "
-        "(not installed, or no such loss there).",
+        "The textbook form computes in float64 whatever the input's dtype. scikit-learn "
+        "returns per-sample gradients, not scaled by 1/N. `-`: not measured (not installed, "
+        "or no such loss there).",
         "",
         "## Against the libraries",
         "",
         *ratio_table(by_section["libraries"]),
         "",
         "## Every loss",
+        "",
+        "Default options; the shape is each differentiable input's.",
         "",
         *ratio_table(by_section["every loss"]),
         "",
@@ -496,10 +487,8 @@ def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
         "![time against elements](figures/bench_scaling.png)",
         "",
     ]
-    text += [
-        f"Log-log slope of {loss}, {lo:.0e} to {hi:.0e} elements: {s:.2f}" + "  "
-        for loss, (lo, hi, s) in slopes.items()
-    ]
+    text += ["Log-log slope of time against elements (linear cost: 1; the target: 0.9 to 1.1):", ""]
+    text += [f"- {loss}, {lo:.0e} to {hi:.0e}: {s:.2f}" for loss, (lo, hi, s) in slopes.items()]
     text += ["", *scaling_table(by_section["scaling"]), "", "## Every time (ms)", ""]
     text += times_table(by_section["libraries"] + by_section["every loss"])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -521,10 +510,15 @@ def plot_scaling(path: Path, rows: list[Row], slopes: dict, fit: tuple[float, fl
         if loss == "CrossEntropyLoss":
             label = f"{loss} (N, {SCALING_CLASSES}): slope {slopes[loss][2]:.2f}"
         ax.loglog(n, t, style, label=label)
+        if loss == "CrossEntropyLoss":  # where a guide of slope 1 starts: CE's first fitted point
+            first = np.argmax(n >= fit[0] * 0.99)
+            guide_n = np.array([n[first], fit[1]])
+            guide_t = t[first] * guide_n / n[first]
+    ax.loglog(guide_n, guide_t, ":", color="0.4", label="slope 1: linear cost")
     ax.axvspan(*fit, color="0.92", zorder=0, label="range of the fitted slope")
     ax.set_xlabel("elements (N × C, or N)")
     ax.set_ylabel("forward + backward time (s, median)")
-    ax.set_title("numloss's time grows linearly with the input (float64)")
+    ax.set_title("numloss's time against input size (float64): slope 1 is linear")
     ax.legend(loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
@@ -554,7 +548,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(
         prog="python -m numloss.bench", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--quick", action="store_true", help="tiny shapes, 1 repeat: seconds")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, 2 repeats: seconds")
     parser.add_argument(
         "--out", type=Path, default=EXAMPLES, help="where to write (default: examples/)"
     )
