@@ -163,3 +163,7 @@ def test_time_interleaved_calls_each_run_in_turn():
     assert calls == ["a", "b", "c"] * 4  # a warm-up round, then 3 timed rounds
     assert set(seconds) == {"a", "b", "c"}
     assert all(math.isfinite(s) and s > 0 for s in seconds.values())
+
+
+def test_every_exported_loss_has_an_input_maker():
+    assert set(bench.INPUTS) == {cls.__name__ for cls in exported_losses()}
