@@ -25,7 +25,8 @@ are here to show. Each line below is asserted in ``tests/test_textbook.py``, aga
     soft_margin      y x = 40           log(1 + 4.25e-18) = log(1): loss 0
                      y x = -800         e^800 = inf: loss inf, gradient inf / inf = nan
 
-A first look, the lesson's logits [2.0, 1.0, 0.1] with label 0 (section 3.1.3):
+A first look: the logits [2.0, 1.0, 0.1] with label 0 of the lesson *Loss Functions for
+Classification*, section 3.1.3:
 
 >>> import numpy as np
 >>> from numloss import textbook
@@ -64,7 +65,9 @@ Every function here has the signature
 `numloss.Loss` does (an empty mean is 0 with gradient 0).
 
 There are no input checks here: the inputs are assumed to be what the class accepts
-(the class is where bad input is caught and named).
+(the class is where bad input is caught and named). An input that breaks the formula gives
+0, inf or nan (with NumPy's RuntimeWarning where an exp overflows or a log sees 0):
+that is the lesson.
 """
 
 from __future__ import annotations
