@@ -11,6 +11,8 @@ EXAMPLES := $(sort $(filter-out examples/_%,$(wildcard examples/*.py)))
 EXAMPLE_FLAGS := $(if $(QUICK),--quick,)
 
 export MPLBACKEND := Agg
+# small matrix products are slower with a BLAS thread pool fighting for 2 cores
+export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: setup shell test test-long lint format gradcheck examples bench bench-quick clean
 

@@ -13,6 +13,7 @@ module of the same name:
 ``python -m numloss.gradcheck`` does so for every loss below under every option.
 """
 
+from . import train as train  # the trainer (numloss.train): layers, SGD, fit
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
 from .gradcheck import GradcheckResult, gradcheck, numerical_gradient

@@ -9,7 +9,9 @@ import pytest
 
 import numloss as nl
 from numloss.gradcheck import suite
-from numloss.gradcheck.cases import CASES, Cases, Sampled, cases_for
+from numloss.gradcheck.cases import CASES, SINGLE_VALUE, Cases, Sampled, cases_for
+
+CHECKED = suite.exported_losses() + suite.exported_layers()
 
 
 def test_suite_covers_every_exported_loss():
@@ -22,20 +24,27 @@ def test_suite_covers_every_exported_loss():
     assert names == exported - {"Loss"} and names
 
 
-@pytest.mark.parametrize("cls", suite.exported_losses(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", CHECKED, ids=lambda c: c.__name__)
 def test_the_cases_table_covers_every_constructor_parameter(cls):
-    """A loss's row tries every parameter of its constructor (reduction: its `reductions`)."""
-    parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    """A row tries every parameter of its class's constructor (a loss's reduction: its
+    `reductions`), each with at least two values, the default among them."""
+    signature = inspect.signature(cls.__init__).parameters
+    parameters = set() if cls.__init__ is object.__init__ else set(signature) - {"self"}
     row = CASES[cls.__name__]
-    assert parameters == set(row.options) | {"reduction"}
+    assert parameters == set(row.options) | ({"reduction"} & parameters)
     for name, values in row.options.items():
+        if name in SINGLE_VALUE:
+            continue
         assert len(values) >= 2, f"{cls.__name__}: {name} is tried with one value only"
-        default = inspect.signature(cls.__init__).parameters[name].default
-        assert default in values or (default is None and None in values), (name, default)
+        default = signature[name].default
+        if default is not inspect.Parameter.empty:
+            assert default in values or (default is None and None in values), (name, default)
 
 
-def test_the_table_has_a_row_for_every_exported_loss_and_nothing_else():
-    assert set(CASES) == {cls.__name__ for cls in suite.exported_losses()}
+def test_the_table_has_a_row_for_every_exported_loss_and_layer_and_nothing_else():
+    assert set(CASES) == {cls.__name__ for cls in CHECKED}
+    layers = {cls.__name__ for cls in suite.exported_layers()}
+    assert {"Linear", "Sigmoid", "Tanh", "ReLU", "Sequential", "WithLoss"} <= layers
 
 
 def test_sampled_options_draw_to_fit_and_print_their_label():
@@ -47,12 +56,12 @@ def test_sampled_options_draw_to_fit_and_print_their_label():
     assert isinstance(CASES["BCELoss"], Cases)
 
 
-@pytest.mark.parametrize("cls", suite.exported_losses(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", CHECKED, ids=lambda c: c.__name__)
 def test_every_option_combination_passes(cls):
     rows = list(suite.run_suite([cls], seed=1))
     tried = {opts for _, opts, _, _ in rows}
     # every value of every option, and every reduction, appears in some row
-    grid = {"reduction": cls.reductions, **CASES[cls.__name__].options}
+    grid = {"reduction": getattr(cls, "reductions", ()), **CASES[cls.__name__].options}
     for option, values in grid.items():
         for value in values:
             assert any(f"{option}={value!r}" in opts for opts in tried)

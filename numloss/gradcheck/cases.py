@@ -1,11 +1,12 @@
-"""The gradient-check cases: for every exported loss, which options and which inputs.
+"""The gradient-check cases: for every exported loss and layer, which options and inputs.
 
 One table, read top to bottom. A row names the options to try besides ``reduction``
-(which comes from the class's own ``reductions``) and a function that yields
+(which comes from a loss's own ``reductions``) and a function that yields
 ``(label, inputs)``: random inputs and extreme ones (kinks, huge logits, saturated
-probabilities). ``python -m numloss.gradcheck`` runs every combination;
-``tests/test_suite.py`` checks that every constructor parameter of every exported loss
-appears in its row.
+probabilities). A row may say how to ``build`` the object from its options (a model
+followed by a loss, say); otherwise the class is called with them.
+``python -m numloss.gradcheck`` runs every combination; ``tests/test_suite.py`` checks
+that every constructor parameter of every exported loss and layer appears in its row.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Cases:
 
     inputs: Callable[[np.random.Generator, dict], Iterator[tuple[str, tuple]]]
     options: dict[str, tuple] = field(default_factory=dict)
+    build: Callable[..., Any] | None = None  # how to make the object; default: the class
 
 
 # -- samplers the rows share -----------------------------------------------------------------
@@ -228,6 +230,63 @@ def _far_from_kinks(a, p, n, options) -> bool:
     )
 
 
+# -- the trainer's layers (numloss.train) ------------------------------------------------------
+def layer_inputs(rng, options):
+    """Activations: random, and saturated ones for the squashing layers."""
+    width = options.get("in_features", 4)
+    yield "random", (rng.normal(0, 2, (4, width)),)
+    yield "random (N,T,d)", (rng.normal(0, 2, (2, 3, width)),)
+    # big inputs: where the squashing layers saturate, and a linear layer is still linear
+    x = np.array([[-40.0, -5.0, 5.0, 40.0], [-1e3, 0.5, -0.5, 1e3]])
+    yield "extreme", (x[:, :width],)
+
+
+def away_from_zero(rng, shape):
+    """Normal draws kept 1e-2 from 0 (ReLU's kink), so random inputs are smooth points."""
+    x = rng.normal(0, 2, shape)
+    return np.where(np.abs(x) < 1e-2, 0.5, x)
+
+
+def relu_inputs(rng, options):
+    yield "random", (away_from_zero(rng, (4, 3)),)
+    yield "kinks", (np.array([[0.0, 1e-3, -1e-3, 2.0]]),)
+
+
+def mlp(out_features: int):
+    """A small model for checking every parameter end to end: Linear, Tanh, Linear."""
+    from ..train import Linear, Sequential, Tanh
+
+    return Sequential(Linear(4, 5, seed=0), Tanh(), Linear(5, out_features, seed=1))
+
+
+def sequential_inputs(rng, options):
+    yield "random", (rng.normal(0, 1, (6, 4)),)
+    yield "extreme", (rng.normal(0, 1, (3, 4)) * 30,)  # the Tanh saturates
+
+
+# A model followed by each kind of loss: (its output width, targets for N samples)
+MODEL_TARGETS = {
+    "CrossEntropyLoss": (3, lambda rng, n: rng.integers(0, 3, n)),
+    "BCEWithLogitsLoss": (1, lambda rng, n: rng.integers(0, 2, (n, 1)).astype(float)),
+    "MSELoss": (2, lambda rng, n: rng.normal(0, 1, (n, 2))),
+    "SoftMarginLoss": (1, lambda rng, n: rng.choice([-1.0, 1.0], (n, 1))),
+}
+
+
+def with_loss_inputs(rng, options):
+    _, target = MODEL_TARGETS[options["loss"]]
+    yield "random", (rng.normal(0, 1, (6, 4)), target(rng, 6))
+    yield "extreme", (rng.normal(0, 1, (3, 4)) * 30, target(rng, 3))  # saturated hidden units
+
+
+def model_with_loss(model: str, loss: str):
+    import numloss
+
+    from ..train import WithLoss
+
+    return WithLoss(mlp(MODEL_TARGETS[loss][0]), getattr(numloss, loss)())
+
+
 # -- the table ----------------------------------------------------------------------------------
 CASES: dict[str, Cases] = {
     "KLDivLoss": Cases(kl_div_inputs, {"log_target": (False, True)}),
@@ -267,7 +326,40 @@ CASES: dict[str, Cases] = {
         triplet_inputs,
         {"margin": (1.0, 0.3), "p": (1, 2, 3), "eps": (1e-6, 0.0), "swap": (False, True)},
     ),
+    # the trainer's layers: the input gradient and every parameter's
+    "Linear": Cases(
+        layer_inputs,
+        {
+            "in_features": (3, 1),
+            "out_features": (2, 1),
+            "bias": (True, False),
+            "seed": (None, 7),
+            "dtype": ("float64",),  # the checker works in float64
+        },
+    ),
+    "Sigmoid": Cases(layer_inputs),
+    "Tanh": Cases(layer_inputs),
+    "ReLU": Cases(relu_inputs),
+    "Sequential": Cases(
+        sequential_inputs, {"layers": ("Linear-Tanh-Linear",)}, lambda layers: mlp(2)
+    ),
+    "WithLoss": Cases(
+        with_loss_inputs, {"model": ("mlp",), "loss": tuple(MODEL_TARGETS)}, model_with_loss
+    ),
 }
+
+# parameters a row may try with one value only, and why
+SINGLE_VALUE = {
+    "dtype": "the checker perturbs parameters in float64",
+    "layers": "one model stands for every composition",
+    "model": "one model stands for every model",
+}
+
+
+def build(cls: type, drawn: dict):
+    """The object a row's options describe: ``cls(**drawn)`` unless the row says how."""
+    row = CASES[cls.__name__]
+    return (row.build or cls)(**drawn)
 
 
 def cases_for(cls: type, rng: np.random.Generator) -> Iterator[tuple[dict, dict, str, tuple]]:

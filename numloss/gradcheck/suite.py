@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..base import Loss
-from .cases import cases_for
+from .cases import build, cases_for
 from .checker import GradcheckResult, gradcheck
 
 __all__ = ["exported_losses", "main", "run_suite"]
@@ -36,6 +36,20 @@ def exported_losses() -> list[type[Loss]]:
     return found
 
 
+def exported_layers() -> list[type]:
+    """The layers ``numloss.train`` exports, and `WithLoss` (a model followed by a loss)."""
+    from numloss import train
+
+    found = []
+    for name in train.__all__:
+        obj = getattr(train, name)
+        if isinstance(obj, type) and (
+            (issubclass(obj, train.Layer) and obj is not train.Layer) or obj is train.WithLoss
+        ):
+            found.append(obj)
+    return found
+
+
 def _describe(options: dict) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in options.items())
 
@@ -45,11 +59,11 @@ def run_suite(
 ) -> Iterator[tuple[str, str, str, GradcheckResult]]:
     """Yield ``(loss name, options, input kind, result)`` for every case."""
     rng = np.random.default_rng(seed)
-    for cls in exported_losses() if losses is None else losses:
+    for cls in exported_losses() + exported_layers() if losses is None else losses:
         for options, drawn, kind, inputs in cases_for(cls, rng):
             with warnings.catch_warnings():  # e.g. KLDivLoss's "mean" warning: known here
                 warnings.simplefilter("ignore", UserWarning)
-                loss = cls(**drawn)
+                loss = build(cls, drawn)
             seed_here = int(rng.integers(2**31))
             result = gradcheck(loss, *inputs, seed=seed_here)
             yield cls.__name__, _describe(options), kind, result
@@ -60,12 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m numloss.gradcheck",
         description="Check every exported loss's backward against finite differences.",
     )
-    parser.add_argument("losses", nargs="*", help="only these losses (default: all exported)")
+    parser.add_argument(
+        "losses", nargs="*", help="only these losses or layers (default: all exported)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed for inputs and options")
     parser.add_argument("-v", "--verbose", action="store_true", help="print kinks and failures")
     args = parser.parse_args(argv)
 
-    classes = exported_losses()
+    classes = exported_losses() + exported_layers()
     if args.losses:
         by_name = {c.__name__: c for c in classes}
         unknown = [n for n in args.losses if n not in by_name]
