@@ -48,6 +48,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import BadInputError, BadTypeError, as_float_array, check_finite, check_option
+from .base import _with_name
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
 from .margin import HingeLoss, SoftMarginLoss, SquaredHingeLoss
 from .primitives import sigmoid
@@ -173,8 +174,8 @@ class Layer:
             x = as_float_array("input", input)
             check_finite("input", x)
             y, record = self._forward(x)
-        except (BadInputError, BadTypeError) as err:
-            raise type(err)(f"{type(self).__name__}: {err}") from None
+        except (ValueError, TypeError) as err:  # a student's layer may raise plain ones
+            raise _with_name(err, type(self).__name__) from None
         self._last = (record, y.shape, y.dtype, x.dtype)
         return y
 
@@ -507,8 +508,8 @@ class Sequential(Layer):
         for i, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x)  # x_k = f_k(x_{k-1})
-            except (BadInputError, BadTypeError) as err:
-                raise type(err)(f"layer {i}, {err}") from None
+            except (ValueError, TypeError) as err:
+                raise _with_name(err, f"layer {i}") from None
         return x, self.Record()
 
     def _backward(self, r: Layer.Record, g):

@@ -580,7 +580,7 @@ BAD = {
     "sequential-inner": (
         _forward_after(Sequential(Linear(3, 4), ReLU(), Linear(5, 1)), np.ones((2, 3))),
         ValueError,
-        r"Sequential: layer 2, Linear: input: expected shape \(N, 5\).*; got \(2, 4\)",
+        r"Sequential: layer 2: Linear: input: expected shape \(N, 5\).*; got \(2, 4\)",
     ),
     "sequential-not-a-layer": (
         lambda: Sequential(Linear(2, 2), 3),
