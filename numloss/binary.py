@@ -86,6 +86,9 @@ class BCELoss(_WeightedBinaryLoss):
     >>> loss.backward().round(4)  # -1 / (3 p): the wronger, the steeper
     array([-0.3704, -0.6061, -3.3333])
 
+    Textbook form: `numloss.textbook.bce`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: PyTorch ``torch.nn.BCELoss``; the lesson, section 2.1.
     """
 
@@ -162,6 +165,9 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     >>> loss.backward().round(3)  # sigmoid(x) - 1 = p - y
     array([-0.1 , -0.45, -0.9 ])
 
+    Textbook form: `numloss.textbook.bce_with_logits`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: PyTorch ``torch.nn.BCEWithLogitsLoss``; the lesson, section 2.1.4;
     M. Mächler, "Accurately computing log(1 - exp(-|a|))", 2012.
     """
@@ -232,6 +238,9 @@ class MSELoss(Loss):
     >>> loss.backward().round(4)  # 2 (x - y) / N
     array([-0.0667, -0.3   , -0.6   ])
 
+    Textbook form: `numloss.textbook.mse`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: PyTorch ``torch.nn.MSELoss``.
     """
 
@@ -287,6 +296,9 @@ class FocalLoss(Loss):
     >>> plain = nl.FocalLoss(alpha=None, gamma=0.0, reduction="none")(x, y)
     >>> bool(np.allclose(plain, nl.BCEWithLogitsLoss(reduction="none")(x, y)))
     True
+
+    Textbook form: `numloss.textbook.focal`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
 
     References: T.-Y. Lin et al., "Focal Loss for Dense Object Detection" (2017);
     torchvision ``ops.sigmoid_focal_loss``.

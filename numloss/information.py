@@ -204,6 +204,9 @@ class KLDivLoss(Loss):
     >>> loss.backward()
     array([[-1.,  0.,  0.]])
 
+    Textbook form: `numloss.textbook.kl_div`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: PyTorch ``torch.nn.KLDivLoss``; the lesson, section 1.3.
     """
 

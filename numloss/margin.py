@@ -72,6 +72,9 @@ class HingeLoss(_BinaryMarginLoss):
     >>> loss.backward([1.0, 1.0, 1.0])
     array([ 0., -1., -1.])
 
+    Textbook form: `numloss.textbook.hinge`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: the lesson, section 2.2; Keras ``Hinge``; Cortes and Vapnik (1995).
     """
 
@@ -112,6 +115,9 @@ class SquaredHingeLoss(_BinaryMarginLoss):
     >>> loss.backward([1.0, 1.0, 1.0])
     array([ 0., -1., -4.])
 
+    Textbook form: `numloss.textbook.squared_hinge`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: Keras ``SquaredHinge``.
     """
 
@@ -150,6 +156,9 @@ class SoftMarginLoss(_BinaryMarginLoss):
     >>> loss = nl.SoftMarginLoss(reduction="none")
     >>> loss([2.0, 0.0, -2.0], [1.0, 1.0, 1.0]).round(4)
     array([0.1269, 0.6931, 2.1269])
+
+    Textbook form: `numloss.textbook.soft_margin`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.SoftMarginLoss``.
     """
@@ -193,6 +202,9 @@ class MultiMarginLoss(Loss):
     0.325
     >>> loss.backward()
     array([[ 0.25,  0.25,  0.25, -0.75]])
+
+    Textbook form: `numloss.textbook.multi_margin`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.MultiMarginLoss``; Weston and Watkins (1999).
     """

@@ -202,6 +202,9 @@ class CrossEntropyLoss(_ClassLoss):
     >>> print(round(float(smoothed([[2.0, 1.0, 0.1]], [0])), 4))
     0.5137
 
+    Textbook form: `numloss.textbook.cross_entropy`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: PyTorch ``torch.nn.CrossEntropyLoss``; Szegedy et al., "Rethinking the
     Inception Architecture" (2016) for label smoothing; the lesson, section 3.
     """
@@ -341,6 +344,9 @@ class NLLLoss(_ClassLoss):
     0.417
     >>> loss.backward()
     array([[-1.,  0.,  0.]])
+
+    Textbook form: `numloss.textbook.nll`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.NLLLoss``.
     """

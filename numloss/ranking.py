@@ -45,6 +45,9 @@ class MarginRankingLoss(Loss):
     >>> d1, d2
     (array([ 0., -1., -1.]), array([0., 1., 1.]))
 
+    Textbook form: `numloss.textbook.margin_ranking`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
+
     References: PyTorch ``torch.nn.MarginRankingLoss``.
     """
 
@@ -134,6 +137,9 @@ class TripletMarginLoss(Loss):
     1.0
     >>> [g.round(3).tolist() for g in loss.backward()]
     [[[1.0, -1.0]], [[0.0, 1.0]], [[-1.0, 0.0]]]
+
+    Textbook form: `numloss.textbook.triplet_margin`, the formula as written, without the
+    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.TripletMarginLoss``; Schroff et al., "FaceNet"
     (2015); Balntas et al., "Learning local feature descriptors with triplets" (2016).
