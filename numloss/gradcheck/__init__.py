@@ -6,22 +6,7 @@
 (see `numloss.gradcheck.suite`).
 """
 
-from .checker import (
-    GradcheckResult,
-    Kink,
-    Mismatch,
-    evaluate_around,
-    five_point,
-    gradcheck,
-    numerical_gradient,
-)
+from . import checker
+from .checker import *  # noqa: F403 (the checker's public names, listed in its __all__)
 
-__all__ = [
-    "GradcheckResult",
-    "Kink",
-    "Mismatch",
-    "evaluate_around",
-    "five_point",
-    "gradcheck",
-    "numerical_gradient",
-]
+__all__ = checker.__all__

@@ -324,19 +324,24 @@ def gradcheck(
         for where in _points(x, mode, directions, rng):
             a = _analytic_along(grad, where)
             verdict = _judge(a, evaluate_around(F, x, where, h), h, rtol, min_floor)
-            index = ("direction",) if isinstance(where, np.ndarray) else tuple(map(int, where))
-            result.checked += 1
-            result.max_abs_error = max(result.max_abs_error, abs(a - verdict.numeric))
-            result.max_rel_error = max(result.max_rel_error, verdict.error)
-            if verdict.kind == "kink":
-                result.kinks.append(Kink(name, index, verdict.left, verdict.right, a))
-            elif verdict.kind == "fail":
-                result.passed = False
-                result.failures.append(Mismatch(name, index, a, verdict.numeric, verdict.error))
+            _record(result, name, where, a, verdict)
     if not result.passed:
         result.notes += _diagnose(loss, work, g, params, analytic)
     loss.forward(*work)  # leave the object as after the first forward (parameters restored)
     return result
+
+
+def _record(result: GradcheckResult, name: str, where, a: float, verdict: _Verdict) -> None:
+    """Add one point's verdict to the result."""
+    index = ("direction",) if isinstance(where, np.ndarray) else tuple(map(int, where))
+    result.checked += 1
+    result.max_abs_error = max(result.max_abs_error, abs(a - verdict.numeric))
+    result.max_rel_error = max(result.max_rel_error, verdict.error)
+    if verdict.kind == "kink":
+        result.kinks.append(Kink(name, index, verdict.left, verdict.right, a))
+    elif verdict.kind == "fail":
+        result.passed = False
+        result.failures.append(Mismatch(name, index, a, verdict.numeric, verdict.error))
 
 
 def _diagnose(obj, work: list, g, params: list, analytic: list) -> list[str]:
