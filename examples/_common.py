@@ -1,12 +1,14 @@
-"""What every example shares: where figures go, a non-interactive matplotlib, the digits."""
+"""What every example shares: where figures go, matplotlib (inline in a notebook), the digits."""
 
 import os
+import sys
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # examples write PNGs; no window needed
+if "ipykernel" not in sys.modules:  # a notebook shows figures inline; a script writes PNGs
+    matplotlib.use("Agg")
 
 FIGURES = Path(os.environ.get("NUMLOSS_FIGURES", Path(__file__).parent / "figures"))
 DATA = Path(__file__).parent / "data"

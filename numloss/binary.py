@@ -65,7 +65,7 @@ class BCELoss(_WeightedBinaryLoss):
         d/dp [(1 - y) log(1 - p)]  = -(1 - y) / (1 - p)
         dl/dp = -w [y / p - (1 - y) / (1 - p)]        (= w (p - y) / (p (1 - p)))
 
-    Where a clamp is active (log p < -100: p < 3.7e-44) its term is the constant -100
+    Where a clamp is active (log p <= -100: p <= 3.7e-44) its term is the constant -100
     and contributes 0 to the gradient. This is the honest derivative of the clamped
     loss, which the gradient checker verifies; PyTorch instead returns
     w (p - y) / max(p (1 - p), 1e-12) there. Either way the gradient of a saturated
