@@ -20,3 +20,16 @@ def frozen(*arrays):
         a.setflags(write=False)
         out.append(a)
     return out
+
+
+@pytest.fixture(scope="module")
+def run(request, tmp_path_factory):
+    """(stdout, figure folder) of one --quick run of the example its test module names.
+
+    A tests/test_example_<stem>.py sets ``STEM = "<stem>"``; its tests share one run.
+    """
+    from example_run import run_example
+
+    stem = request.module.STEM
+    figures = tmp_path_factory.mktemp(stem)
+    return run_example(stem, figures), figures

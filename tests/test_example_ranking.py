@@ -6,15 +6,9 @@ the hidden score's direction; TripletMarginLoss learns a 2-D embedding of the di
 which held-out digits are better separated than before training.
 """
 
-import pytest
-from example_run import grab, is_png, run_example
+from example_run import grab, is_png
 
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """(stdout, figure folder) of one --quick run, shared by the tests below."""
-    figures = tmp_path_factory.mktemp("figures")
-    return run_example("ranking", figures), figures
+STEM = "ranking"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def test_writes_both_figures(run):

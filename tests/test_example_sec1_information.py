@@ -1,10 +1,7 @@
 """examples/sec1_information.py --quick: its printed numbers say what the lesson claims."""
 
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +10,7 @@ import pytest
 SCRIPT = Path(__file__).parent.parent / "examples" / "sec1_information.py"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sec1")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(tmp), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, tmp
+STEM = "sec1_information"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def test_surprise_is_in_bits_and_adds(run):

@@ -5,10 +5,7 @@ the claim they make (lesson section 2.1.3, issue 9's example 1).
 """
 
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,20 +15,7 @@ TOL = 1e-4
 NUM = r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sec2_1_3")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(tmp), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, tmp
+STEM = "sec2_1_3_convexity"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def number(pattern, out):

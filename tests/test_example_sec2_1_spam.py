@@ -1,10 +1,7 @@
 """examples/sec2_1_spam.py --quick: the lesson's spam numbers, and probabilities against logits."""
 
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,20 +13,7 @@ SCRIPT = Path(__file__).parent.parent / "examples" / "sec2_1_spam.py"
 NUM = r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sec2_1")
-    env = {**os.environ, "NUMLOSS_FIGURES": str(tmp), "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, tmp
+STEM = "sec2_1_spam"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def softplus(x):

@@ -8,15 +8,9 @@ well, and MultiMarginLoss learns three classes with a gradient on only some poin
 
 import re
 
-import pytest
-from example_run import grab, is_png, run_example
+from example_run import grab, is_png
 
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """(stdout, figure folder) of one --quick run, shared by the tests below."""
-    figures = tmp_path_factory.mktemp("figures")
-    return run_example("sec2_2_hinge_training", figures), figures
+STEM = "sec2_2_hinge_training"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def test_writes_both_figures(run):

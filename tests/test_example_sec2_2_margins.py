@@ -9,18 +9,14 @@ import math
 import re
 
 import pytest
-from example_run import grab, is_png, run_example
+from example_run import grab, is_png
 
 ROW = re.compile(
     r"^\s+(-?[\d.]+) (wrong|too close|safe)\s+(\d)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", re.M
 )
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """(stdout, figure folder) of one --quick run, shared by the tests below."""
-    figures = tmp_path_factory.mktemp("figures")
-    return run_example("sec2_2_margins", figures), figures
+STEM = "sec2_2_margins"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def test_writes_its_figure(run):

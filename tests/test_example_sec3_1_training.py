@@ -10,16 +10,12 @@ import math
 import re
 
 import pytest
-from example_run import grab, is_png, run_example
+from example_run import grab, is_png
 
 C = 10  # the digits
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """(stdout, figure folder) of one --quick run, shared by the tests below."""
-    figures = tmp_path_factory.mktemp("figures")
-    return run_example("sec3_1_training", figures), figures
+STEM = "sec3_1_training"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def test_writes_its_figure(run):

@@ -19,7 +19,7 @@ from _common import (  # noqa: E402
     template_plane,
     train_test_split,
 )
-from example_run import is_png, run_example  # noqa: E402
+from example_run import is_png  # noqa: E402
 
 # the class distribution of optdigits.tes as the UCI description lists it
 UCI_TEST_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
@@ -290,10 +290,7 @@ CONFIDENCE = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    figures = tmp_path_factory.mktemp("sec3_3")
-    return run_example("sec3_3_label_smoothing", figures), figures
+STEM = "sec3_3_label_smoothing"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def parsed_rows(stdout):
@@ -308,8 +305,8 @@ def parsed_rows(stdout):
     return seeds, means
 
 
-def test_quick_run_prints_a_row_per_seed_and_setting_with_sensible_numbers(quick_run):
-    stdout, _ = quick_run
+def test_quick_run_prints_a_row_per_seed_and_setting_with_sensible_numbers(run):
+    stdout, _ = run
     seeds, means = parsed_rows(stdout)
     assert len(seeds["0.0"]) == len(seeds["0.1"]) >= 2
     assert set(means) == {"0.0", "0.1"}
@@ -325,8 +322,8 @@ def test_quick_run_prints_a_row_per_seed_and_setting_with_sensible_numbers(quick
             assert abs(means[smoothing][column] - mean_of_rows) <= 1e-4, column
 
 
-def test_quick_run_conclusion_agrees_with_its_own_numbers(quick_run):
-    stdout, _ = quick_run
+def test_quick_run_conclusion_agrees_with_its_own_numbers(run):
+    stdout, _ = run
     seeds, means = parsed_rows(stdout)
     lines = CONCLUSION.findall(stdout)
     measures = [line[0] for line in lines]
@@ -348,8 +345,8 @@ def test_quick_run_conclusion_agrees_with_its_own_numbers(quick_run):
         assert verdict == ("supported" if k == n else "not supported" if k == 0 else "mixed")
 
 
-def test_quick_run_says_over_or_under_confident_as_its_numbers_show(quick_run):
-    stdout, _ = quick_run
+def test_quick_run_says_over_or_under_confident_as_its_numbers_show(run):
+    stdout, _ = run
     lines = CONFIDENCE.findall(stdout)
     assert [line[0] for line in lines] == ["0.0", "0.1"]
     for _, confidence, accuracy, kind in lines:
@@ -360,7 +357,7 @@ def test_quick_run_says_over_or_under_confident_as_its_numbers_show(quick_run):
             assert kind == "under-confident"
 
 
-def test_quick_run_writes_its_three_figures(quick_run):
-    _, figures = quick_run
+def test_quick_run_writes_its_three_figures(run):
+    _, figures = run
     for name in ("confidence", "reliability", "templates"):
         assert is_png(figures / f"sec3_3_label_smoothing_{name}.png"), name

@@ -7,15 +7,9 @@ gradient plus a little, the one-hot path's also holds a logits-sized one-hot mat
 smoothing [1, 0, 0, 0] with alpha 0.1 gives [0.925, 0.025, 0.025, 0.025].
 """
 
-import pytest
-from example_run import grab, is_png, run_example
+from example_run import grab, is_png
 
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """(stdout, figure folder) of one --quick run, shared by the tests below."""
-    figures = tmp_path_factory.mktemp("figures")
-    return run_example("sec3_softmax", figures), figures
+STEM = "sec3_softmax"  # the example the shared `run` fixture (tests/conftest.py) runs
 
 
 def test_writes_its_figure(run):
