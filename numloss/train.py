@@ -754,6 +754,33 @@ def _dataset(x_name: str, y_name: str, X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def _optimizer(model, loss, optimizer, lr):
+    """fit's optimizer: the one given, or SGD at lr (0.1 by default), for a mean or sum loss."""
+    if getattr(loss, "reduction", "mean") not in ("mean", "sum", "batchmean"):
+        raise BadInputError(
+            f"loss: expected reduction 'mean' or 'sum' (one number per batch); "
+            f"got {loss.reduction!r}"
+        )
+    if optimizer is None:
+        return SGD(model.parameters(), lr=0.1 if lr is None else lr)
+    if lr is not None:
+        raise BadInputError("lr: expected lr or optimizer, not both (the optimizer has its lr)")
+    return optimizer
+
+
+def _validation_set(validation):
+    if not (isinstance(validation, tuple | list) and len(validation) == 2):
+        raise BadInputError("validation: expected a pair (X_val, y_val)")
+    return _dataset("validation[0]", "validation[1]", *validation)
+
+
+def _progress(numbers: dict) -> str:
+    """One epoch's numbers as fit prints them: accuracies to 3 places, losses to 4."""
+    return "  ".join(
+        f"{k} {v:.3f}" if k.endswith("accuracy") else f"{k} {v:.4f}" for k, v in numbers.items()
+    )
+
+
 def fit(
     model: Layer,
     loss,
@@ -807,23 +834,12 @@ def fit(
     """
     _check_model(model)
     _check_loss(loss)
-    if getattr(loss, "reduction", "mean") not in ("mean", "sum", "batchmean"):
-        raise BadInputError(
-            f"loss: expected reduction 'mean' or 'sum' (one number per batch); "
-            f"got {loss.reduction!r}"
-        )
     X, y = _dataset("X", "y", X, y)
     epochs = _positive_int("epochs", epochs)
     batch = len(X) if batch_size is None else _positive_int("batch_size", batch_size)
     print_every = _positive_int("print_every", print_every)
-    if optimizer is None:
-        optimizer = SGD(model.parameters(), lr=0.1 if lr is None else lr)
-    elif lr is not None:
-        raise BadInputError("lr: expected lr or optimizer, not both (the optimizer has its lr)")
-    if validation is not None:
-        if not (isinstance(validation, tuple | list) and len(validation) == 2):
-            raise BadInputError("validation: expected a pair (X_val, y_val)")
-        validation = _dataset("validation[0]", "validation[1]", *validation)
+    optimizer = _optimizer(model, loss, optimizer, lr)
+    validation = None if validation is None else _validation_set(validation)
     metrics = dict(metrics or {})
 
     rng = np.random.default_rng(seed)
@@ -841,11 +857,7 @@ def fit(
             numbers |= _evaluate(model, loss, *validation, metrics, prefix="val_")
         history.append(numbers)
         if not quiet and (epoch % print_every == 0 or epoch == epochs):
-            shown = "  ".join(
-                f"{k} {v:.3f}" if k.endswith("accuracy") else f"{k} {v:.4f}"
-                for k, v in numbers.items()
-            )
-            print(f"epoch {epoch}/{epochs}  {shown}", flush=True)
+            print(f"epoch {epoch}/{epochs}  {_progress(numbers)}", flush=True)
         if callback is not None:
             callback(epoch, model, history)
     return history
