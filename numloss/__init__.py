@@ -16,6 +16,7 @@ module of the same name:
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
+from .explain import explain
 from .gradcheck import GradcheckResult, gradcheck, numerical_gradient
 from .information import KLDivLoss, cross_entropy, entropy, kl_divergence, surprise
 from .margin import HingeLoss, MultiMarginLoss, SoftMarginLoss, SquaredHingeLoss
@@ -74,4 +75,6 @@ __all__ = [
     "GradcheckResult",
     "gradcheck",
     "numerical_gradient",
+    # every step of a loss's forward and backward, with its numbers
+    "explain",
 ]

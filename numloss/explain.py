@@ -1,0 +1,1053 @@
+"""``numloss.explain``: a loss's forward and backward, step by step, with the numbers.
+
+    >>> import numloss as nl
+    >>> trace = nl.explain(nl.CrossEntropyLoss(), [[2.0, 1.0, 0.1]], [0])
+    >>> print(round(float(trace.value), 3))  # the lesson's 0.417 (section 3.1.3)
+    0.417
+    >>> trace.grad.round(3)  # the softmax minus the one-hot
+    array([[-0.341,  0.242,  0.099]])
+
+``print(trace)`` shows the class's formula (from its docstring), then every
+intermediate quantity of forward and backward with its numbers, numbered.
+
+The numbers are the code's own, not a second copy of the math that could drift:
+``explain`` calls the loss's ``forward``, reads the ``Record`` that forward returned
+(exactly what ``backward`` will read; its fields are named as the docstring's symbols)
+before anything else touches it, runs the same loss with ``reduction="none"`` for the
+per-element losses l_n and their local derivatives dl_n/dx, and calls ``backward``.
+``trace.value`` and ``trace.grad`` are forward's and backward's own outputs. Each
+numbered step says where its numbers come from:
+
+    [record: a]            a field of the loss's Record, as forward left it
+    [derived]              computed here from the record and the inputs, to show a step
+                           the code does in place or leaves implicit (the softmax inside
+                           CrossEntropyLoss's backward, say)
+    [forward] [backward]   the loss's own output
+
+The same works for the trainer's layers (`numloss.train`: Linear, Sigmoid, Tanh, ReLU,
+a Sequential of them, a model followed by a loss in WithLoss) and for the information
+functions of section 1 (surprise, entropy, cross_entropy, kl_divergence, whose options
+are passed as keywords: ``explain(nl.surprise, [0.5], base=2)``).
+
+Side effects: the loss (or layer) keeps the record of this forward, as after calling it
+yourself. A layer's parameter ``.grad`` is left as it was: the trace reports what
+backward adds to it (``trace.parameter_grads``).
+
+Small arrays are printed whole; large ones (more than 30 entries) as their shape,
+minimum, maximum, mean and first entries. The command line runs this too:
+``numloss explain cross-entropy --input "[[2.0, 1.0, 0.1]]" --target 0``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import re
+import textwrap
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import information
+from .base import Loss
+from .primitives import sigmoid, softplus
+from .ranking import p_norm_gradient
+from .train import Layer, Sequential, WithLoss
+
+__all__ = ["RECIPES", "Recipe", "Show", "Step", "Trace", "explain"]
+
+SMALL = 30  # arrays with at most this many entries are printed whole
+WIDTH = 92  # the trace's line width
+INDENT = " " * 7  # where a step's numbers start
+
+
+# -- what a trace is made of ---------------------------------------------------------------
+class Step(NamedTuple):
+    """One numbered line of a trace: what it is, where its numbers come from, the numbers."""
+
+    number: int
+    what: str
+    source: str
+    value: Any
+
+
+class Trace:
+    """The trace `explain` returns: ``str(trace)`` is the text.
+
+    Attributes: ``value`` (forward's output), ``grad`` (backward's: one array, or a tuple
+    in input order; None for the information functions, which have no backward),
+    ``parameter_grads`` (for a layer: what backward adds to each parameter's ``.grad``,
+    by name), ``steps`` (the numbered `Step` list).
+    """
+
+    def __init__(self, text: str, steps: list[Step], value, grad, parameter_grads: dict):
+        self.text = text
+        self.steps = steps
+        self.value = value
+        self.grad = grad
+        self.parameter_grads = parameter_grads
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:  # a trace at the prompt reads as its text
+        return self.text
+
+    def step(self, start: str) -> Step:
+        """The first step whose description starts with `start`."""
+        for s in self.steps:
+            if s.what.startswith(start):
+                return s
+        raise KeyError(f"no step starts with {start!r}")
+
+
+# -- recipes: which quantities to show for each class, in reading order ---------------------
+class Context(NamedTuple):
+    """What a recipe's getters read: the record, the inputs, the object (its options)."""
+
+    r: Any  # the Record forward returned (None for the information functions)
+    x: dict  # the inputs by name, as NumPy arrays
+    obj: Any  # the loss, layer or function (for its options: margin, gamma, ...)
+    out: Any = None  # the function's output (information functions only)
+    options: dict = {}  # the function's keyword options (information functions only)
+
+
+class Show(NamedTuple):
+    """A quantity to print: a record field by its path, or a value derived from the record.
+
+    ``get`` is a field path such as ``"softmax.max"`` (printed as [record: softmax.max])
+    or a function of the `Context` (printed as [derived]). A field that is None, a
+    derived value that is None, or a ``when`` that says False, is skipped.
+    """
+
+    what: str
+    get: str | Callable[[Context], Any]
+    when: Callable[[Context], bool] | None = None
+
+
+class Recipe(NamedTuple):
+    """The steps a trace shows for one class, besides its whole record.
+
+    ``symbols`` names each input as the docstring does; ``forward`` and ``backward`` are
+    the quantities worth a line of their own; ``loss`` says what the per-element output
+    is (l_n for a loss, y for a layer); ``local`` what backward's local derivative is
+    (one text per differentiable input); ``params`` what a layer adds to each parameter's
+    gradient. Every record field not shown by a step is listed after the forward steps.
+    """
+
+    symbols: dict
+    forward: tuple = ()
+    loss: str = "l_n, the loss of each element"
+    backward: tuple = ()
+    local: tuple = ("dl_n/dx",)
+    params: dict = {}
+
+
+def _input(c: Context, name: str = "input") -> np.ndarray:
+    """An input as the losses see it: a float array (integers become float64)."""
+    a = np.asarray(c.x[name])
+    return a if a.dtype.kind == "f" else a.astype(np.float64)
+
+
+def _batched(c: Context, name: str = "input") -> np.ndarray:
+    """The input with classes on dimension 1, as the class losses see it ((C,) -> (1, C))."""
+    x = _input(c, name)
+    return x[None] if x.ndim == 1 else x
+
+
+def _softmax(c: Context) -> np.ndarray:
+    """p_k = e^(z_k - m) / (1 + rest), and 1 / (1 + rest) at the leader (whose exp is 0)."""
+    m, leader, exps, rest = c.r.softmax
+    p = exps / (1 + rest)
+    np.put_along_axis(p, leader, 1 / (1 + rest), axis=1)
+    return p
+
+
+def _dense_B(c: Context) -> np.ndarray:
+    """B_c for index targets, spelt out per class: (1 - e) w_y [c = y] + (e / C) w_c, kept."""
+    B = c.r.B
+    one_hot = np.zeros_like(c.r.z)
+    np.put_along_axis(one_hot, B.y, 1, axis=1)
+    return B.B_y * one_hot + B.smooth * B.kept
+
+
+def _index_B(c: Context) -> bool:
+    return not isinstance(c.r.B, np.ndarray)
+
+
+def _hinge_zones(c: Context) -> np.ndarray:
+    """The lesson's three zones (2.2.1) of each margin u = y f."""
+    u = c.r.y * _input(c)
+    return np.where(u >= c.obj.margin, "safe", np.where(u > 0, "too close", "wrong"))
+
+
+def _multi_margin_h(c: Context) -> np.ndarray:
+    x = _batched(c)
+    h = c.obj.margin - np.take_along_axis(x, c.r.y, axis=1) + x
+    np.put_along_axis(h, c.r.y, 0.0, axis=1)
+    return h
+
+
+def _d_neg(c: Context) -> np.ndarray:
+    r = c.r
+    return r.d_an if r.d_pn is None else np.where(r.swapped, r.d_pn, r.d_an)
+
+
+def _log_clamped(v: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(v), -100)
+
+
+def _safe_divide(a, b, where) -> np.ndarray:
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=where)
+
+
+def _product(c: Context):
+    p = _input(c, "p")
+    return np.prod(p) if p.size > 1 else None
+
+
+RECIPES: dict[str, Recipe] = {
+    "CrossEntropyLoss": Recipe(
+        {"input": "z", "target": "y"},
+        forward=(
+            Show("m = max_k z_k, the largest logit of each sample", "softmax.max"),
+            Show(
+                "z_k - m, the shifted logits (all <= 0, so no exp can overflow)",
+                lambda c: c.r.z - c.r.softmax.max,
+            ),
+            Show(
+                "e^(z_k - m), the exponentials; the leader's own e^0 = 1 is kept out (0 here)",
+                "softmax.exps",
+            ),
+            Show("rest = sum of those exponentials", "softmax.rest"),
+            Show(
+                "1 + rest = sum_k e^(z_k - m), the normaliser (divided by e^m)",
+                lambda c: 1 + c.r.softmax.rest,
+            ),
+            Show(
+                "log(1 + rest) = logsumexp(z) - m, the log of the normaliser (log1p)",
+                lambda c: np.log1p(c.r.softmax.rest),
+            ),
+            Show(
+                "log p_k = (z_k - m) - log(1 + rest), the log-probabilities",
+                lambda c: (c.r.z - c.r.softmax.max) - np.log1p(c.r.softmax.rest),
+            ),
+            Show(
+                "B_c = (1 - e) w_c t_c + (e / C) w_c: the target t, smoothed by e, weighted by w",
+                "B",
+                when=lambda c: not _index_B(c),
+            ),
+            Show(
+                "B_c = (1 - e) w_c t_c + (e / C) w_c: the one-hot t of y, smoothed by e, "
+                "weighted by w",
+                _dense_B,
+                when=_index_B,
+            ),
+            Show("a = sum_c B_c, one per sample", "a"),
+        ),
+        loss="l_n = sum_c B_c (-log p_c) = a log(1 + rest) - sum_c B_c (z_c - m)",
+        backward=(
+            Show(
+                "p_k = e^(z_k - m) / (1 + rest), the softmax (1 / (1 + rest) at the leader)",
+                _softmax,
+            ),
+            Show("a p_k, the softmax times a", lambda c: c.r.a * _softmax(c)),
+        ),
+        local=("dl_n/dz_k = a p_k - B_k: the softmax times a, minus B (minus the one-hot)",),
+    ),
+    "NLLLoss": Recipe(
+        {"input": "log p", "target": "y"},
+        forward=(
+            Show("y, the target class of each sample (0 where ignored)", "y"),
+            Show("w_y, the target class's weight (0 where ignored)", "w_y"),
+            Show(
+                "log p_y, the target's log-probability",
+                lambda c: np.take_along_axis(_batched(c), c.r.y, axis=1),
+            ),
+        ),
+        loss="l_n = -w_y log p_y (0 where ignored)",
+        local=("dl_n/d(log p)_k = -w_y [k = y]",),
+    ),
+    "KLDivLoss": Recipe(
+        {"input": "x", "target": "t"},
+        forward=(
+            Show("p, the target's probabilities (t, or e^t with log_target)", "p"),
+            Show(
+                "log p (0 where p = 0: 0 log 0 = 0)",
+                lambda c: np.log(np.where(c.r.p > 0, c.r.p, 1)),
+            ),
+            Show(
+                "log p - x = log p - log q, the log-ratio",
+                lambda c: np.log(np.where(c.r.p > 0, c.r.p, 1)) - _input(c),
+            ),
+        ),
+        loss="l = p (log p - x), 0 where p = 0 (a row's sum is KL(p || q))",
+        local=("dl/dx = -p",),
+    ),
+    "BCELoss": Recipe(
+        {"input": "p", "target": "y"},
+        forward=(
+            Show("log p, clamped at -100", lambda c: _log_clamped(c.r.p)),
+            Show(
+                "log(1 - p), clamped at -100 (computed as log1p(-p))",
+                lambda c: np.maximum(np.log1p(-c.r.p), -100),
+            ),
+            Show("w, the element weight", "w"),
+        ),
+        loss="l = -w [y log p + (1 - y) log(1 - p)]",
+        backward=(
+            Show(
+                "-y / p (0 where log p is clamped)",
+                lambda c: _safe_divide(-c.r.y, c.r.p, c.r.p_free),
+            ),
+            Show(
+                "(1 - y) / (1 - p) (0 where log(1 - p) is clamped)",
+                lambda c: _safe_divide(1 - c.r.y, 1 - c.r.p, c.r.q_free),
+            ),
+        ),
+        local=("dl/dp = w [-y / p + (1 - y) / (1 - p)]",),
+    ),
+    "BCEWithLogitsLoss": Recipe(
+        {"input": "x", "target": "y"},
+        forward=(
+            Show("a = pw y, the positive term's coefficient", "a"),
+            Show("b = 1 - y, the negative term's coefficient", "b"),
+            Show("softplus(-x) = -log sigmoid(x)", lambda c: softplus(-c.r.x)),
+            Show("softplus(x) = -log(1 - sigmoid(x))", lambda c: softplus(c.r.x)),
+            Show("w, the element weight", "w"),
+        ),
+        loss="l = w [a softplus(-x) + b softplus(x)]",
+        backward=(
+            Show("sigmoid(x) = p, the predicted probability", lambda c: sigmoid(c.r.x)),
+            Show("sigmoid(-x) = 1 - p", lambda c: sigmoid(-c.r.x)),
+        ),
+        local=("dl/dx = w [-a sigmoid(-x) + b sigmoid(x)] (p - y when w = pw = 1)",),
+    ),
+    "MSELoss": Recipe(
+        {"input": "x", "target": "y"},
+        forward=(Show("x - y", "diff"),),
+        loss="l = (x - y)^2",
+        local=("dl/dx = 2 (x - y)",),
+    ),
+    "FocalLoss": Recipe(
+        {"input": "x", "target": "y"},
+        forward=(
+            Show("s = 2y - 1: +1 for positives, -1 for negatives", "s"),
+            Show("u = s x, the margin (> 0 when right)", lambda c: c.r.s * _input(c)),
+            Show("p_t = sigmoid(u), the probability of the truth", "p_t"),
+            Show("q = 1 - p_t = sigmoid(-u), computed directly", "q"),
+            Show("ce = -log p_t = softplus(-u)", "ce"),
+            Show("q^gamma, the modulating factor", "q_gamma"),
+            Show("alpha_t: alpha for positives, 1 - alpha for negatives", "alpha_t"),
+        ),
+        loss="l = alpha_t q^gamma ce",
+        backward=(Show("q + gamma p_t ce", lambda c: c.r.q + c.obj.gamma * c.r.p_t * c.r.ce),),
+        local=("dl/dx = -s alpha_t q^gamma [q + gamma p_t ce]",),
+    ),
+    "HingeLoss": Recipe(
+        {"input": "f", "target": "y"},
+        forward=(
+            Show("u = y f, the margin", lambda c: c.r.y * _input(c)),
+            Show(
+                "the zone: safe (u >= margin), too close (0 < u < margin), wrong (u <= 0)",
+                _hinge_zones,
+            ),
+            Show("margin - u", lambda c: c.obj.margin - c.r.y * _input(c)),
+            Show("[u < margin]: where the hinge is not flat", "inside"),
+        ),
+        loss="l = max(0, margin - u)",
+        local=("dl/df = -y [u < margin] (0 at u = margin: the minimum-norm subgradient)",),
+    ),
+    "SquaredHingeLoss": Recipe(
+        {"input": "f", "target": "y"},
+        forward=(
+            Show("u = y f, the margin", lambda c: c.r.y * _input(c)),
+            Show("g = max(0, margin - u)", "g"),
+        ),
+        loss="l = g^2",
+        local=("dl/df = -2 y g",),
+    ),
+    "SoftMarginLoss": Recipe(
+        {"input": "x", "target": "y"},
+        forward=(Show("u = y x, the margin", "u"),),
+        loss="l = softplus(-u) = log(1 + e^-u)",
+        backward=(Show("sigmoid(-u)", lambda c: sigmoid(-c.r.u)),),
+        local=("dl/dx = -y sigmoid(-u)",),
+    ),
+    "MultiMarginLoss": Recipe(
+        {"input": "x", "target": "y"},
+        forward=(
+            Show("y, the target class of each sample", "y"),
+            Show("w_y, the target class's weight (1 without weights)", "w_y"),
+            Show("h_i = margin - x_y + x_i, with 0 at i = y (the sum skips it)", _multi_margin_h),
+            Show("h_i+ = max(0, h_i)", "h_plus"),
+        ),
+        loss="l_n = sum_{i != y} w_y (h_i+)^p / C",
+        local=(
+            "dl_n/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C for i != y; dl_n/dx_y = -(their sum)",
+        ),
+    ),
+    "MarginRankingLoss": Recipe(
+        {"input1": "x1", "input2": "x2", "target": "y"},
+        forward=(
+            Show("x1 - x2", lambda c: _input(c, "input1") - _input(c, "input2")),
+            Show(
+                "margin - y (x1 - x2)",
+                lambda c: c.obj.margin - c.r.y * (_input(c, "input1") - _input(c, "input2")),
+            ),
+            Show("a = [margin - y (x1 - x2) > 0]: the pair violates the margin", "active"),
+        ),
+        loss="l = max(0, margin - y (x1 - x2))",
+        local=("dl/dx1 = -y a", "dl/dx2 = y a"),
+    ),
+    "TripletMarginLoss": Recipe(
+        {"anchor": "a", "positive": "p", "negative": "n"},
+        forward=(
+            Show("v_ap = a - p + eps", "v_ap"),
+            Show("d(a, p) = ||v_ap||_p", "d_ap"),
+            Show("v_an = a - n + eps", "v_an"),
+            Show("d(a, n) = ||v_an||_p", "d_an"),
+            Show("v_pn = p - n + eps (swap)", "v_pn"),
+            Show("d(p, n) = ||v_pn||_p (swap)", "d_pn"),
+            Show("where the swap took d(p, n) as the negative distance", "swapped"),
+            Show("d_neg = d(a, n), or min(d(a, n), d(p, n)) with swap", _d_neg),
+            Show("margin + d(a, p) - d_neg", lambda c: c.obj.margin + c.r.d_ap - _d_neg(c)),
+            Show("A = [l > 0]", "active"),
+        ),
+        loss="l = max(0, margin + d(a, p) - d_neg)",
+        backward=(
+            Show(
+                "g(v_ap) = d||v_ap||_p / dv_ap",
+                lambda c: p_norm_gradient(c.r.v_ap, c.r.d_ap, c.obj.p),
+            ),
+            Show(
+                "g(v_an) = d||v_an||_p / dv_an",
+                lambda c: p_norm_gradient(c.r.v_an, c.r.d_an, c.obj.p),
+            ),
+            Show(
+                "g(v_pn) = d||v_pn||_p / dv_pn (swap)",
+                lambda c: (
+                    None if c.r.v_pn is None else p_norm_gradient(c.r.v_pn, c.r.d_pn, c.obj.p)
+                ),
+            ),
+        ),
+        local=(
+            "dl/da = A (g(v_ap) - g(v_an))  (A g(v_ap) on swapped rows)",
+            "dl/dp = -A g(v_ap)  (-A (g(v_ap) + g(v_pn)) on swapped rows)",
+            "dl/dn = A g(v_an)  (A g(v_pn) on swapped rows)",
+        ),
+    ),
+    # the trainer's layers: `loss` is the output y, `local` is dL/dx from g = dL/dy
+    "Linear": Recipe(
+        {"input": "x"},
+        forward=(
+            Show("W, the weight (out_features, in_features)", "W"),
+            Show(
+                "b, the bias (a parameter; backward does not need it)",
+                lambda c: None if c.obj.bias is None else c.obj.bias.data,
+            ),
+            Show("x W^T", lambda c: c.r.x @ c.r.W.T),
+        ),
+        loss="y = x W^T + b",
+        local=("dL/dx = g W",),
+        params={"weight": "dL/dW = g^T x", "bias": "dL/db = sum_n g_n"},
+    ),
+    "Sigmoid": Recipe(
+        {"input": "x"},
+        forward=(Show("s = sigmoid(x)", "s"),),
+        loss="y = s",
+        backward=(Show("s (1 - s), the slope ds/dx (at most 1/4)", lambda c: c.r.s * (1 - c.r.s)),),
+        local=("dL/dx = g s (1 - s)",),
+    ),
+    "Tanh": Recipe(
+        {"input": "x"},
+        forward=(Show("t = tanh(x)", "t"),),
+        loss="y = t",
+        backward=(Show("1 - t^2, the slope dt/dx", lambda c: 1 - c.r.t * c.r.t),),
+        local=("dL/dx = g (1 - t^2)",),
+    ),
+    "ReLU": Recipe(
+        {"input": "x"},
+        forward=(Show("[x > 0]", "positive"),),
+        loss="y = max(x, 0)",
+        local=("dL/dx = g [x > 0] (0 at x = 0: the minimum-norm subgradient)",),
+    ),
+    # the information functions of section 1: `loss` is the function's output
+    "surprise": Recipe(
+        {"p": "p"},
+        forward=(
+            Show("ln p, the natural logarithm", lambda c: np.log(_input(c, "p"))),
+            Show(
+                "ln base",
+                lambda c: np.log(c.options["base"]),
+                when=lambda c: "base" in c.options and c.options["base"] != np.e,
+            ),
+        ),
+        loss="S = -ln p / ln base (base e unless given: nats; base 2: bits)",
+        backward=(
+            Show("prod_i p_i, the probability that all of them happen (independent)", _product),
+            Show(
+                "sum_i S_i, the total surprise",
+                lambda c: np.sum(c.out) if np.size(c.out) > 1 else None,
+            ),
+            Show(
+                "surprise(prod_i p_i): the same total, because log(a b) = log a + log b",
+                lambda c: (
+                    None
+                    if np.size(c.out) < 2
+                    else information.surprise(np.prod(_input(c, "p")), **c.options)
+                ),
+            ),
+        ),
+    ),
+    "entropy": Recipe(
+        {"p": "p"},
+        forward=(
+            Show(
+                "p log p (0 where p = 0: 0 log 0 = 0)",
+                lambda c: information._xlogy(_input(c, "p"), _input(c, "p")),
+            ),
+        ),
+        loss="H(p) = -sum_x p(x) log p(x) (natural log unless base is given)",
+    ),
+    "cross_entropy": Recipe(
+        {"p": "p", "q": "q"},
+        forward=(
+            Show(
+                "p log q (0 where p = 0)",
+                lambda c: information._xlogy(_input(c, "p"), _input(c, "q")),
+            ),
+        ),
+        loss="H(p, q) = -sum_x p(x) log q(x)",
+        backward=(
+            Show("H(p), the entropy of p", lambda c: information.entropy(c.x["p"], **c.options)),
+            Show(
+                "H(p, q) - H(p) = KL(p || q), the extra surprise",
+                lambda c: c.out - information.entropy(c.x["p"], **c.options),
+            ),
+        ),
+    ),
+    "kl_divergence": Recipe(
+        {"p": "p", "q": "q"},
+        forward=(
+            Show(
+                "log p - log q (where p > 0)",
+                lambda c: np.where(_input(c, "p") > 0, _log_ratio(c), 0.0),
+            ),
+            Show(
+                "p (log p - log q), 0 where p = 0",
+                lambda c: np.where(_input(c, "p") > 0, _input(c, "p") * _log_ratio(c), 0.0),
+            ),
+        ),
+        loss="KL(p || q) = sum_x p(x) log(p(x) / q(x))",
+        backward=(
+            Show(
+                "H(p, q), the cross-entropy",
+                lambda c: information.cross_entropy(c.x["p"], c.x["q"], **c.options),
+            ),
+            Show("H(p), the entropy", lambda c: information.entropy(c.x["p"], **c.options)),
+        ),
+    ),
+}
+
+
+def _log_ratio(c: Context) -> np.ndarray:
+    p, q = _input(c, "p"), _input(c, "q")
+    with np.errstate(divide="ignore"):
+        return np.log(np.where(p > 0, p, 1)) - np.log(q)
+
+
+FUNCTIONS = {
+    f.__name__: f
+    for f in (
+        information.surprise,
+        information.entropy,
+        information.cross_entropy,
+        information.kl_divergence,
+    )
+}
+
+
+# -- reading the docstring and the record ------------------------------------------------------
+def _paragraphs(doc: str) -> list[list[str]]:
+    """The docstring's paragraphs: runs of non-blank lines (an indented run is a formula)."""
+    out, run = [], []
+    for line in doc.splitlines():
+        if line.strip():
+            run.append(line)
+        elif run:
+            out.append(run)
+            run = []
+    return out + [run] if run else out
+
+
+def _indented(paragraph: list[str]) -> bool:
+    return paragraph[0].startswith(" ")
+
+
+@functools.cache
+def docstring_parts(obj) -> tuple[str, list[str], list[str]]:
+    """(summary, formula lines, gradient lines) of a class's or function's docstring.
+
+    The formula is the paragraph that starts "Formula" with the indented block after it,
+    or else the first indented block before "Gradient"; the gradient is the paragraph
+    that starts "Gradient" with the indented block after it.
+    """
+    doc = (inspect.getdoc(obj) or "").replace("``", "")
+    paragraphs = _paragraphs(doc)
+    if not paragraphs:
+        return "", [], []
+    summary = paragraphs[0][0]
+
+    def section(word: str) -> list[str]:
+        for i, par in enumerate(paragraphs):
+            if par[0].startswith(word):
+                after = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
+                return par + ([""] + after if after and _indented(after) else [])
+        return []
+
+    formula = section("Formula")
+    if not formula:
+        for par in paragraphs[1:]:
+            if par[0].startswith(("Gradient", ">>>")):
+                break
+            if _indented(par):
+                formula = par
+                break
+    return summary, formula, section("Gradient")
+
+
+@functools.cache
+def field_comments(cls) -> dict[str, str]:
+    """The comment beside each field of a NamedTuple's source: ``name: type  # comment``."""
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    found = re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.*)$", source, re.MULTILINE)
+    return {m.group(1): m.group(2).strip() for m in found}
+
+
+def _is_record(value) -> bool:
+    return isinstance(value, tuple) and hasattr(value, "_fields")
+
+
+def record_fields(record, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """Every leaf field of a record as (dotted path, value, the field's comment)."""
+    if record is None:
+        return []
+    comments = field_comments(type(record))
+    out = []
+    for name in record._fields:
+        value = getattr(record, name)
+        if _is_record(value):
+            out += record_fields(value, f"{prefix}{name}.")
+        else:
+            out.append((prefix + name, value, comments.get(name, "")))
+    return out
+
+
+def _field(record, path: str):
+    value = record
+    for part in path.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+# -- formatting numbers ---------------------------------------------------------------------------
+def _snapshot(value):
+    """A copy that later steps (CrossEntropyLoss's backward works in place) cannot change."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple) and not _is_record(value):
+        return tuple(_snapshot(v) for v in value)
+    return value
+
+
+def _no_negative_zero(a: np.ndarray) -> np.ndarray:
+    return a + 0.0 if a.dtype.kind == "f" else a  # -0.0 + 0.0 is +0.0
+
+
+def format_value(value, width: int = WIDTH - len(INDENT)) -> list[str]:
+    """A value as lines: small arrays whole, large ones summarised."""
+    if value is None or isinstance(value, (bool, str, np.dtype)):
+        return [str(value)]
+    if isinstance(value, tuple) and all(isinstance(v, (int, np.integer)) for v in value):
+        return [str(value)]  # a shape
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError):
+        return [repr(value)]
+    if a.dtype == object:
+        return [repr(value)]
+    a = _no_negative_zero(a)
+    options = dict(precision=5, separator=", ", floatmode="maxprec")
+    if a.size <= SMALL:
+        return np.array2string(a, threshold=SMALL + 1, max_line_width=width, **options).splitlines()
+    summary = f"shape {a.shape}, {a.dtype}"
+    if a.dtype.kind == "b":
+        summary += f": {int(a.sum())} True"
+    elif a.dtype.kind in "iuf":
+        summary += ": " + ", ".join(
+            f"{name} {np.array2string(np.asarray(f(a)), **options)}"
+            for name, f in (("min", np.min), ("max", np.max), ("mean", np.mean))
+        )
+    for k in (6, 5, 4, 3, 2, 1):  # as many first entries as fit on one line
+        head = "first entries " + np.array2string(a.reshape(-1)[:k], **options)[:-1] + ", ...]"
+        if len(head) <= width:
+            break
+    return [summary, head]
+
+
+# -- writing a trace ----------------------------------------------------------------------------
+class _Writer:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.steps: list[Step] = []
+
+    def heading(self, text: str) -> None:
+        self.lines += ["", text]
+
+    def text(self, lines: list[str], indent: str = "    ") -> None:
+        self.lines += [indent + line if line else "" for line in lines]
+
+    def wrapped(self, text: str, indent: str = "    ") -> None:
+        self.lines += textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+    def item(self, label: str, value) -> None:
+        """An unnumbered line: an input or an option."""
+        lines = format_value(value, WIDTH - len(label) - 7)
+        self.lines.append(f"    {label} = {lines[0]}")
+        self.lines += [" " * (len(label) + 7) + line for line in lines[1:]]
+
+    def step(self, what: str, source: str, value) -> None:
+        number = len(self.steps) + 1
+        self.steps.append(Step(number, what, source, value))
+        head, tag = textwrap.wrap(what, WIDTH - 5), f"[{source}]"
+        if len(head[-1]) + 2 + len(tag) <= WIDTH - 5:  # the source beside the words ...
+            head[-1] += f"  {tag}"
+        else:  # ... or on a line of its own, never split
+            head.append(tag)
+        self.lines.append(f"{number:>3}. {head[0]}")
+        self.lines += ["     " + line for line in head[1:]]
+        self.lines += [INDENT + line for line in format_value(value)]
+
+
+def _shows(shows: tuple, c: Context) -> list[tuple[str, str, Any]]:
+    """Each Show evaluated now: (what, source, a snapshot of the value), skipped ones left out."""
+    out = []
+    for show in shows:
+        if show.when is not None and not show.when(c):
+            continue
+        if isinstance(show.get, str):
+            value, source = _field(c.r, show.get), f"record: {show.get}"
+        else:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # log 0 = -inf
+                value, source = show.get(c), "derived"
+        if value is None or _is_record(value):
+            continue
+        out.append((show.what, source, _snapshot(value)))
+    return out
+
+
+def _recipe(obj) -> Recipe:
+    name = getattr(obj, "__name__", None) or type(obj).__name__
+    if name in RECIPES:
+        return RECIPES[name]
+    inputs = getattr(obj, "inputs", ("input", "target"))
+    return Recipe({n: n for n in inputs}, local=tuple(f"dl/d{n}" for n in obj.differentiable))
+
+
+def _rest_of_record(w: _Writer, record, shown: set, inputs: dict) -> None:
+    """The record's fields that no step showed: backward reads them too."""
+    rest = [(p, v, note) for p, v, note in record_fields(record) if p not in shown]
+    if not rest:
+        return
+    w.lines.append("     The rest of the record (backward reads these too):")
+    for path, value, note in rest:
+        label = f"{INDENT}record: {path}" + (f", {note}" if note else "")
+        same = [n for n, x in inputs.items() if _same_array(value, x)]
+        lines = [f"the input {same[0]}"] if same else format_value(_snapshot(value), WIDTH - 9)
+        if len(lines) == 1 and len(label) + 3 + len(lines[0]) <= WIDTH:
+            w.lines.append(f"{label} = {lines[0]}")
+        else:
+            w.lines.append(f"{label}:")
+            w.lines += [" " * 9 + line for line in lines]
+
+
+def _same_array(value, x) -> bool:
+    if not isinstance(value, np.ndarray):
+        return False
+    x = np.asarray(x)
+    return value.shape == x.shape and bool(np.array_equal(value, x))
+
+
+def _shown_fields(*evaluated: list) -> set:
+    """The record fields that a step shows (a field that was None or skipped is not)."""
+    return {
+        src[len("record: ") :] for ev in evaluated for _, src, _ in ev if src.startswith("record: ")
+    }
+
+
+def _plain(number) -> str:
+    """A count as 3, not 3.0; anything else as NumPy prints it."""
+    if float(number).is_integer():
+        return str(int(number))
+    return format_value(number)[0]
+
+
+def _mean_derivative(reduction: str, g, denominator, dtype):
+    """dL/dl_n from grad_output g, as the base class computes it (shown as a step)."""
+    g = dtype.type(1) if g is None else np.asarray(g, dtype=dtype)
+    if reduction in ("mean", "batchmean"):
+        return g / dtype.type(denominator) if denominator else dtype.type(0) * g
+    return g
+
+
+def _as_tuple(grad) -> tuple:
+    return grad if isinstance(grad, tuple) else (grad,)
+
+
+# -- the parts: a loss, a layer, a Sequential, a model with its loss -------------------------
+# Each part's forward runs the object's forward, writes its forward steps and returns
+# (output, finish); finish(grad_output) runs the backward, writes its steps and returns
+# (grad, parameter gradients). A Sequential chains its layers' parts; WithLoss chains
+# the model's part and the loss's.
+def _loss_part(w: _Writer, loss: Loss, inputs: tuple, nested: bool):
+    cls = type(loss)
+    recipe = _recipe(loss)
+    value = loss.forward(*inputs)  # errors here are the loss's own, with its name
+    record = loss._record
+    shape, dtype, denominator = loss._last
+    x = {name: np.asarray(v) for name, v in zip(cls.inputs, inputs, strict=True)}
+    c = Context(record, x, loss)
+    forward, backward = _shows(recipe.forward, c), _shows(recipe.backward, c)  # before backward
+    shown = _shown_fields(forward, backward)
+    rest = _Writer()  # the rest of the record, written now: backward may change it in place
+    _rest_of_record(rest, record, shown, {recipe.symbols.get(n, n): v for n, v in x.items()})
+
+    twin = copy.copy(loss)  # the same loss, reduction "none": the l_n and dl_n/dx
+    twin.reduction = "none"
+    losses = twin.forward(*inputs)
+    local = _as_tuple(twin.backward(np.ones(np.shape(losses), dtype=losses.dtype)))
+
+    summary, formula, gradient = docstring_parts(cls)
+    if nested:
+        w.heading(f"  {loss!r}, on the output above")
+    w.wrapped(summary)
+    if formula:
+        w.lines.append("    From the docstring:")
+        w.text(formula, "      ")
+    w.lines.append("    Inputs:")
+    for name, v in x.items():
+        w.item(f"  {recipe.symbols.get(name, name)} ({name})", v)
+    w.item("  reduction", loss.reduction)
+    for what, source, v in forward:
+        w.step(what, source, v)
+    w.lines += rest.lines
+    last = "the output (reduction='none')" if loss.reduction == "none" else ""
+    w.step(recipe.loss + (f"; {last}" if last else ""), "forward, reduction='none'", losses)
+    if loss.reduction == "sum":
+        w.step("L = sum_n l_n", "forward", value)
+    elif loss.reduction in ("mean", "batchmean"):
+        D = "record: denominator" if getattr(record, "denominator", None) is not None else ""
+        what = f"L = sum_n l_n / D, D = {_plain(denominator)}"
+        what += f" ({D})" if D else " (the number of elements)"
+        w.step(what, "forward", value)
+
+    def finish(grad_output):
+        grad = loss.backward(grad_output)
+        dl = _mean_derivative(loss.reduction, grad_output, denominator, np.dtype(dtype))
+        if nested:
+            w.heading(f"  {loss!r}")
+        if gradient:
+            w.lines.append("    From the docstring:")
+            w.text(gradient, "      ")
+        for what, source, v in backward:
+            w.step(what, source, v)
+        for text, v in zip(recipe.local, local, strict=True):
+            w.step(text, "backward, with dL/dl_n = 1 (reduction='none')", v)
+        if loss.reduction in ("mean", "batchmean"):
+            what = "dL/dl_n = g / D, the mean's derivative (g = grad_output, 1 if not given)"
+        else:
+            what = f"dL/dl_n = g (g = grad_output, 1 if not given; reduction={loss.reduction!r})"
+        w.step(what, "derived: the base class's reduction", dl)
+        names = [n for n in cls.inputs if n in cls.differentiable]
+        for name, g in zip(names, _as_tuple(grad), strict=True):
+            s = recipe.symbols.get(name, name)
+            w.step(f"dL/d{s} = dL/dl_n * dl_n/d{s}: the gradient", "backward", g)
+        return grad, {}
+
+    return value, finish
+
+
+def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
+    recipe = _recipe(layer)
+    y = layer.forward(x)
+    last = getattr(layer, "_last", None)
+    record = last[0] if last else None
+    c = Context(record, {"input": np.asarray(x)}, layer)
+    forward, backward = _shows(recipe.forward, c), _shows(recipe.backward, c)
+    shown = _shown_fields(forward, backward)
+    summary, formula, gradient = docstring_parts(type(layer))
+    if nested:
+        w.heading(f"  layer {prefix.rstrip('.')}: {layer!r}")
+    w.wrapped(summary)
+    if formula:
+        w.lines.append("    From the docstring:")
+        w.text(formula, "      ")
+    w.item(f"  {recipe.symbols.get('input', 'x')} (input)", np.asarray(x))
+    for what, source, v in forward:
+        w.step(what, source, v)
+    _rest_of_record(w, record, shown, {"x": x})
+    w.step(recipe.loss, "forward", y)
+
+    def finish(grad_output):
+        g = np.ones(np.shape(y), dtype=np.asarray(y).dtype) if grad_output is None else grad_output
+        named = dict(getattr(layer, "named_parameters", list)())
+        saved = {name: p.grad.copy() for name, p in named.items()}
+        for p in named.values():
+            p.grad[...] = 0
+        try:
+            dx = layer.backward(g)
+            added = {name: p.grad.copy() for name, p in named.items()}
+        finally:
+            for name, p in named.items():
+                p.grad[...] = saved[name]
+        if nested:
+            w.heading(f"  layer {prefix.rstrip('.')}: {layer!r}")
+        if gradient:
+            w.lines.append("    From the docstring:")
+            w.text(gradient, "      ")
+        what = "g = dL/dy, the upstream gradient (grad_output; 1 everywhere if not given)"
+        w.step(what, "input", g)
+        for what, source, v in backward:
+            w.step(what, source, v)
+        w.step(recipe.local[0], "backward", dx)
+        for name, grad in added.items():
+            what = recipe.params.get(name, f"dL/d{name}")
+            w.step(f"{what}, added to {name}.grad", "backward", grad)
+        return dx, {prefix + name: grad for name, grad in added.items()}
+
+    return y, finish
+
+
+def _sequential_part(w: _Writer, model: Sequential, x, prefix: str = ""):
+    finishes = []
+    for i, layer in enumerate(model):
+        if isinstance(layer, Sequential):
+            x, finish = _sequential_part(w, layer, x, f"{prefix}{i}.")
+        else:
+            x, finish = _layer_part(w, layer, x, nested=True, prefix=f"{prefix}{i}.")
+        finishes.append(finish)
+
+    def finish(grad_output):
+        grads = {}
+        for f in reversed(finishes):
+            grad_output, added = f(grad_output)
+            grads.update(added)
+        return grad_output, grads
+
+    return x, finish
+
+
+def _function_trace(w: _Writer, f, inputs: tuple, options: dict):
+    recipe = RECIPES[f.__name__]
+    out = f(*inputs, **options)
+    names = list(recipe.symbols)
+    x = {name: np.asarray(v) for name, v in zip(names, inputs, strict=False)}
+    c = Context(None, x, f, out, options)
+    summary, formula, _ = docstring_parts(f)
+    w.wrapped(summary)
+    w.lines.append("    Inputs:")
+    for name, v in x.items():
+        w.item(f"  {name}", v)
+    for name, v in options.items():
+        w.item(f"  {name}", v)
+    w.heading("Steps")
+    for what, source, v in _shows(recipe.forward, c):
+        w.step(what, source, v)
+    w.step(recipe.loss, f"{f.__name__}(...), the function's output", out)
+    for what, source, v in _shows(recipe.backward, c):
+        w.step(what, source, v)
+    return out
+
+
+# -- the entry point ------------------------------------------------------------------------------
+def explain(obj, *inputs, grad_output=None, **options) -> Trace:
+    """The numbered trace of ``obj``'s forward and backward on ``inputs``.
+
+    ``obj`` is a loss (``nl.CrossEntropyLoss(label_smoothing=0.1)``), a layer of
+    `numloss.train` (Linear, Sigmoid, Tanh, ReLU, Sequential), a `WithLoss`, or one of
+    the information functions (``nl.surprise``, ``nl.entropy``, ``nl.cross_entropy``,
+    ``nl.kl_divergence``, with their keyword ``options`` such as ``base=2``).
+    ``inputs`` are forward's inputs; ``grad_output`` the upstream gradient backward
+    receives (default 1). Returns a `Trace`: ``print(trace)`` for the text,
+    ``trace.value`` and ``trace.grad`` for forward's and backward's outputs.
+
+    Bad inputs raise the loss's own ValueError or TypeError.
+
+    The lesson's three hinge zones (section 2.2.1), margin 1:
+
+    >>> import numloss as nl
+    >>> trace = nl.explain(nl.HingeLoss(reduction="none"), [2.0, 0.5, -1.0], [1.0, 1.0, 1.0])
+    >>> trace.step("the zone").value
+    array(['safe', 'too close', 'wrong'], dtype='<U9')
+    >>> trace.value, trace.grad
+    (array([0. , 0.5, 2. ]), array([ 0., -1., -1.]))
+    """
+    w = _Writer()
+    parameter_grads: dict = {}
+    if isinstance(obj, type):
+        raise TypeError(
+            f"obj: expected a loss or layer object, such as {obj.__name__}(); "
+            f"got the class {obj.__name__} itself"
+        )
+    is_function = any(obj is f for f in FUNCTIONS.values())
+    if options and not is_function:
+        raise TypeError(
+            f"explain: keyword options {sorted(options)} are for the information functions; "
+            "give a loss or layer its options when you make it"
+        )
+    if isinstance(obj, Loss):
+        w.lines.append(f"{obj!r}: forward and backward, step by step")
+        w.heading("Forward")
+        value, finish = _loss_part(w, obj, inputs, nested=False)
+        w.heading("Backward")
+        grad, _ = finish(grad_output)
+    elif isinstance(obj, WithLoss):
+        w.lines.append(f"{obj!r}: forward and backward, step by step")
+        if len(inputs) != 2:
+            raise TypeError(f"WithLoss: expected 2 inputs (input, target); got {len(inputs)}")
+        w.heading("Forward")
+        out, model_finish = _model_part(w, obj.model, inputs[0])
+        value, loss_finish = _loss_part(w, obj.loss, (out, inputs[1]), nested=True)
+        w.heading("Backward")
+        g, _ = loss_finish(grad_output)
+        grad, parameter_grads = model_finish(g)
+    elif isinstance(obj, Layer):
+        if len(inputs) != 1:
+            raise TypeError(f"{type(obj).__name__}: expected 1 input; got {len(inputs)}")
+        w.lines.append(f"{obj!r}: forward and backward, step by step")
+        w.heading("Forward")
+        value, finish = _model_part(w, obj, inputs[0])
+        w.heading("Backward")
+        grad, parameter_grads = finish(grad_output)
+    elif is_function:
+        w.lines.append(f"{obj.__name__}: step by step")
+        value, grad = _function_trace(w, obj, inputs, options), None
+    else:
+        raise TypeError(
+            "obj: expected a numloss loss, a layer of numloss.train, WithLoss, or one of "
+            f"surprise, entropy, cross_entropy, kl_divergence; got {type(obj).__name__}"
+        )
+    return Trace("\n".join(w.lines) + "\n", w.steps, value, grad, parameter_grads)
+
+
+def _model_part(w: _Writer, model, x):
+    if isinstance(model, Sequential):
+        return _sequential_part(w, model, x)
+    return _layer_part(w, model, x, nested=False)

@@ -1,0 +1,246 @@
+"""numloss.explain: the trace's numbers are the code's own, for every loss, option and layer."""
+
+import copy
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import numloss as nl
+from numloss.explain import RECIPES, Trace, explain, record_fields
+from numloss.gradcheck.cases import cases_for
+from numloss.gradcheck.suite import exported_losses
+from numloss.train import Linear, ReLU, Sequential, Sigmoid, Tanh, WithLoss
+
+LOSSES = exported_losses()
+
+
+def _same(a, b) -> bool:
+    """Exactly equal: the same arrays (or tuples of arrays), NaN nowhere."""
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return (
+            isinstance(a, tuple)
+            and isinstance(b, tuple)
+            and len(a) == len(b)
+            and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        )
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+
+
+def _upstream(rng, loss, inputs):
+    """A non-trivial grad_output: an array of the output's shape for "none", else 0.7."""
+    if loss.reduction != "none":
+        return 0.7
+    probe = copy.deepcopy(loss)
+    return rng.uniform(0.5, 2.0, np.shape(probe.forward(*inputs)))
+
+
+def _loss(cls, drawn):
+    with warnings.catch_warnings():  # KLDivLoss's "mean" warning: known
+        warnings.simplefilter("ignore", UserWarning)
+        return cls(**drawn)
+
+
+@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
+def test_trace_value_and_grad_are_forward_and_backward(cls):
+    """For every option combination and input kind of the gradcheck table: exactly equal."""
+    rng = np.random.default_rng(0)
+    count = 0
+    for options, drawn, kind, inputs in cases_for(cls, rng):
+        originals = [np.array(x, copy=True) for x in inputs]
+        g = _upstream(rng, _loss(cls, drawn), inputs)
+        trace = explain(_loss(cls, drawn), *inputs, grad_output=g)
+        fresh = _loss(cls, drawn)
+        value = fresh.forward(*inputs)
+        grad = fresh.backward(g)
+        where = f"{cls.__name__} {options} {kind}"
+        assert _same(trace.value, value), where
+        assert _same(trace.grad, grad), where
+        for before, after in zip(originals, inputs, strict=True):  # inputs untouched
+            assert np.array_equal(before, after), where
+        # the last steps are the gradient, one per differentiable input, backward's own
+        grads = trace.grad if isinstance(trace.grad, tuple) else (trace.grad,)
+        last = trace.steps[-len(grads) :]
+        assert all(s.source == "backward" for s in last), where
+        assert all(_same(s.value, g_) for s, g_ in zip(last, grads, strict=True)), where
+        count += 1
+    assert count > 0
+
+
+@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
+def test_trace_shows_the_formula_every_record_field_and_the_chain_rule(cls):
+    rng = np.random.default_rng(1)
+    options, drawn, kind, inputs = next(iter(cases_for(cls, rng)))
+    loss = _loss(cls, drawn)
+    trace = explain(loss, *inputs)
+    text = str(trace)
+    assert text.startswith(repr(loss))
+    # every field of the record the loss's forward returned is named in the trace
+    probe = _loss(cls, drawn)
+    probe.forward(*inputs)
+    for path, _, _ in record_fields(probe._record):
+        assert f"record: {path}" in text, path
+    # the per-element losses are forward's with reduction "none"
+    none = _loss(cls, {**drawn, "reduction": "none"})
+    losses = none.forward(*inputs)
+    step = next(s for s in trace.steps if s.source == "forward, reduction='none'")
+    assert _same(step.value, losses)
+    # the chain rule the trace states: dL/dx = dL/dl_n * dl_n/dx
+    local = [s.value for s in trace.steps if s.source.startswith("backward, with dL/dl_n = 1")]
+    dl = next(s.value for s in trace.steps if s.what.startswith("dL/dl_n"))
+    grads = trace.grad if isinstance(trace.grad, tuple) else (trace.grad,)
+    for d, g in zip(local, grads, strict=True):
+        dl_b = dl if np.ndim(dl) == 0 or np.ndim(d) == np.ndim(dl) else np.expand_dims(dl, 1)
+        np.testing.assert_allclose(d * dl_b, g, rtol=1e-12, atol=1e-300)
+
+
+def test_every_exported_loss_has_a_recipe():
+    assert {c.__name__ for c in LOSSES} <= set(RECIPES)
+
+
+# -- the lesson's examples --------------------------------------------------------------
+def test_cross_entropy_lesson_example_step_by_step():
+    z = np.array([[2.0, 1.0, 0.1]])
+    trace = explain(nl.CrossEntropyLoss(), z, [0])
+    assert round(float(trace.value), 3) == 0.417  # the lesson, section 3.1.3
+    assert trace.step("m = max").value == 2.0
+    np.testing.assert_array_equal(trace.step("z_k - m").value, z - 2.0)
+    # the exponentials are forward's, printed before backward reuses the buffer in place
+    np.testing.assert_allclose(trace.step("e^(z_k - m)").value, [[0.0, np.exp(-1), np.exp(-1.9)]])
+    np.testing.assert_allclose(trace.step("1 + rest").value, [[np.exp(0) + np.exp(-1) + np.exp(-1.9)]])
+    np.testing.assert_allclose(trace.step("log p_k").value, nl.log_softmax(z, axis=1), rtol=1e-15)
+    np.testing.assert_allclose(trace.step("p_k").value, nl.softmax(z, axis=1), rtol=1e-15)
+    np.testing.assert_array_equal(trace.step("B_c").value, [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(trace.grad, nl.softmax(z, axis=1) - [[1, 0, 0]], atol=1e-15)
+    text = str(trace)
+    assert "l_n = sum_c B_c (-log p_c)" in text  # the docstring's formula
+    assert "0.41703" in text
+
+
+def test_label_smoothing_shows_the_smoothed_target():
+    """The lesson's 3.3.2: 4 classes, e = 0.1: [0.925, 0.025, 0.025, 0.025]."""
+    trace = explain(nl.CrossEntropyLoss(label_smoothing=0.1), [[2.0, 1.0, 0.1, -1.0]], [0])
+    B = trace.step("B_c").value
+    np.testing.assert_allclose(B, nl.smooth_labels(nl.one_hot([0], 4), 0.1), rtol=1e-15)
+    assert trace.step("a = sum_c B_c").value == pytest.approx(1.0)
+    assert "[[0.925, 0.025, 0.025, 0.025]]" in str(trace)
+
+
+def test_bce_spam_models_a_b_c():
+    trace = explain(nl.BCELoss(reduction="none"), [0.9, 0.55, 0.1], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(np.round(trace.value, 3), [0.105, 0.598, 2.303])
+    np.testing.assert_allclose(trace.step("log p").value, np.log([0.9, 0.55, 0.1]))
+
+
+def test_hinge_three_zones():
+    trace = explain(nl.HingeLoss(reduction="none"), [2.0, 0.5, -1.0], [1, 1, 1])
+    assert trace.step("the zone").value.tolist() == ["safe", "too close", "wrong"]
+    np.testing.assert_array_equal(trace.value, [0.0, 0.5, 2.0])
+    np.testing.assert_array_equal(trace.grad, [0.0, -1.0, -1.0])
+
+
+def test_no_negative_zero_in_the_text():
+    for loss, inputs in [
+        (nl.SquaredHingeLoss(reduction="none"), ([2.0, -3.0], [1.0, -1.0])),
+        (nl.KLDivLoss(reduction="sum"), (np.log([[0.5, 0.5]]), [[1.0, 0.0]])),
+        (nl.HingeLoss(), ([2.0, 3.0], [1.0, 1.0])),
+    ]:
+        text = str(explain(loss, *inputs))
+        assert not re.search(r"-0\.(?![0-9])", text), text
+
+
+def test_large_arrays_are_summarised():
+    z = np.random.default_rng(0).normal(size=(200, 50))
+    y = np.arange(200) % 50
+    trace = explain(nl.CrossEntropyLoss(), z, y)
+    text = str(trace)
+    assert "shape (200, 50), float64: min" in text
+    assert len(text.splitlines()) < 120
+    assert max(len(line) for line in text.splitlines()) <= 110
+
+
+def test_float32_stays_float32():
+    z = np.array([[2.0, 1.0, 0.1]], dtype=np.float32)
+    trace = explain(nl.CrossEntropyLoss(), z, [0])
+    assert trace.value.dtype == np.float32 and trace.grad.dtype == np.float32
+
+
+# -- layers -------------------------------------------------------------------------------
+def _model(kind: str, seed: int = 0):
+    return {
+        "Linear": lambda: Linear(3, 2, seed=seed),
+        "Linear, no bias": lambda: Linear(3, 2, bias=False, seed=seed),
+        "Sigmoid": Sigmoid,
+        "Tanh": Tanh,
+        "ReLU": ReLU,
+        "Sequential": lambda: Sequential(
+            Linear(3, 4, seed=seed), ReLU(), Linear(4, 2, seed=seed + 1), Tanh()
+        ),
+    }[kind]()
+
+
+@pytest.mark.parametrize(
+    "kind", ["Linear", "Linear, no bias", "Sigmoid", "Tanh", "ReLU", "Sequential"]
+)
+def test_layer_trace_equals_forward_and_backward(kind):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(5, 3))
+    x[0, 0] = 0.0  # ReLU's kink
+    layer, fresh = _model(kind), _model(kind)
+    y = fresh.forward(x)
+    g = rng.normal(size=y.shape)
+    trace = explain(layer, x, grad_output=g)
+    assert _same(trace.value, y)
+    assert _same(trace.grad, fresh.backward(g))
+    assert set(trace.parameter_grads) == {name for name, _ in fresh.named_parameters()}
+    for name, p in fresh.named_parameters():
+        assert _same(trace.parameter_grads[name], p.grad), name
+    for _, p in layer.named_parameters():  # explain leaves .grad as it was
+        assert not p.grad.any()
+    assert isinstance(trace, Trace) and "step by step" in str(trace)
+
+
+def test_model_with_loss_trace():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(4, 3)), np.array([0, 1, 1, 0])
+    model, fresh = _model("Sequential"), _model("Sequential")
+    trace = explain(WithLoss(model, nl.CrossEntropyLoss()), X, y)
+    reference = WithLoss(fresh, nl.CrossEntropyLoss())
+    assert _same(trace.value, reference.forward(X, y))
+    assert _same(trace.grad, reference.backward())
+    for name, p in fresh.named_parameters():
+        assert _same(trace.parameter_grads[name], p.grad), name
+
+
+# -- the information functions (section 1) ---------------------------------------------
+def test_information_functions():
+    trace = explain(nl.surprise, [0.9, 0.9, 0.1])
+    assert _same(trace.value, nl.surprise([0.9, 0.9, 0.1]))
+    assert trace.grad is None
+    total = trace.step("sum_i S_i").value
+    assert total == pytest.approx(float(trace.step("surprise(prod").value), rel=1e-15)
+    bits = explain(nl.surprise, [0.5], base=2)
+    assert _same(bits.value, nl.surprise([0.5], base=2))
+    kl = explain(nl.kl_divergence, [1.0, 0.0, 0.0], [0.7, 0.2, 0.1])
+    assert _same(kl.value, nl.kl_divergence([1.0, 0.0, 0.0], [0.7, 0.2, 0.1]))
+    assert round(float(kl.value), 3) == 0.357  # the lesson's dog, -ln 0.7
+    h = explain(nl.entropy, [0.5, 0.5], base=2)
+    assert _same(h.value, nl.entropy([0.5, 0.5], base=2))
+    ce = explain(nl.cross_entropy, [1.0, 0.0, 0.0], [0.7, 0.2, 0.1])
+    assert _same(ce.value, nl.cross_entropy([1.0, 0.0, 0.0], [0.7, 0.2, 0.1]))
+
+
+# -- bad input ------------------------------------------------------------------------------
+def test_bad_input_is_the_losss_own_error():
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: target: expected class indices"):
+        explain(nl.CrossEntropyLoss(), [[2.0, 1.0, 0.1]], [5])
+    with pytest.raises(TypeError, match=r"expected 2 inputs"):
+        explain(nl.HingeLoss(), [1.0])
+    with pytest.raises(TypeError, match=r"got the class HingeLoss itself"):
+        explain(nl.HingeLoss, [1.0], [1.0])
+    with pytest.raises(TypeError, match=r"keyword options \['base'\]"):
+        explain(nl.HingeLoss(), [1.0], [1.0], base=2)
+    with pytest.raises(TypeError, match=r"got str"):
+        explain("hinge", [1.0], [1.0])
