@@ -14,6 +14,7 @@ module of the same name:
 """
 
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
+from ._validate import NumlossWarning
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
 from .explain import explain
@@ -37,6 +38,7 @@ from .ranking import MarginRankingLoss, TripletMarginLoss
 __all__ = [
     # the contract
     "Loss",
+    "NumlossWarning",  # a likely mistake (softmax before CrossEntropyLoss, ...): see _validate
     # stable primitives
     "log_sigmoid",
     "log_softmax",

@@ -12,17 +12,46 @@ instead of an IndexError from deep inside NumPy.
 The checks are cheap on good input: each first asks one question of the whole array
 (its sum, its min and max) and only when the answer is wrong scans for the culprit.
 None of them copies or modifies the caller's array.
+
+Mistakes
+--------
+Some inputs are impossible for a loss, and the error says what was probably passed and
+what to do instead (log-probabilities above 0: "pass log_softmax(z)"; probabilities
+outside [0, 1] for BCELoss: "use BCEWithLogitsLoss, or apply sigmoid"; integer one-hot
+rows: "one-hot targets must be floats"). Others are possible but almost certainly a
+mistake (softmax applied before CrossEntropyLoss, probabilities given to
+BCEWithLogitsLoss, probability targets whose rows do not sum to 1): these raise a
+`NumlossWarning`, attributed to the caller's line outside numloss, so Python shows it
+once per line of the caller's code and it can be silenced the standard way:
+
+    warnings.filterwarnings("ignore", category=numloss.NumlossWarning)
+
+Right use never triggers one: every guard tests a condition that real logits,
+log-probabilities and targets do not meet.
 """
 
 from __future__ import annotations
 
 import numbers
+import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
 
 __all__ = [
     "BadInputError",
     "BadTypeError",
+    "NumlossWarning",
+    "as_index_array",
+    "check_log_probabilities",
+    "check_not_one_hot",
+    "check_probabilities",
+    "check_soft_labels",
+    "warn",
+    "warn_if_not_distributions",
+    "warn_if_probabilities_for_logits",
+    "warn_if_softmax_applied",
     "as_float_array",
     "check_binary_labels",
     "check_choice",
@@ -47,6 +76,30 @@ class BadInputError(ValueError):
 
 class BadTypeError(TypeError):
     """An array of a dtype the loss cannot accept."""
+
+
+class NumlossWarning(UserWarning):
+    """Input that a loss accepts but that is almost certainly a mistake.
+
+    Silence it with ``warnings.filterwarnings("ignore", category=numloss.NumlossWarning)``
+    or ``python -W ignore::numloss.NumlossWarning``.
+    """
+
+
+_PACKAGE = str(Path(__file__).resolve().parent) + "/"  # numloss/, with its separator
+
+
+def warn(message: str) -> None:
+    """Warn with `NumlossWarning`, attributed to the first caller outside numloss.
+
+    The stack level is counted, not fixed: a loss called by the user, by `numloss.train.fit`
+    or by `numloss.gradcheck` reports the user's line, so Python's default filter shows the
+    warning once per line of the user's code.
+    """
+    level, frame = 1, sys._getframe(0)  # stacklevel=1 names this function's own line
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, NumlossWarning, stacklevel=level)
 
 
 def position(flat_index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -105,14 +158,17 @@ def check_finite(name: str, arr: np.ndarray) -> None:
         _first_bad(name, arr, bad, "finite values")
 
 
-def check_in_range(name: str, arr: np.ndarray, low: float, high: float, what: str) -> None:
+def check_in_range(
+    name: str, arr: np.ndarray, low: float, high: float, what: str, hint: str = ""
+) -> None:
     """Raise unless every element lies in [low, high] (NaN never does)."""
     if arr.size == 0:
         return
     low_ok, high_ok = arr.min() >= low, arr.max() <= high  # both False on NaN
     if low_ok and high_ok:
         return
-    _first_bad(name, arr, ~((arr >= low) & (arr <= high)), f"{what} in [{low:g}, {high:g}]")
+    bad = ~((arr >= low) & (arr <= high))
+    _first_bad(name, arr, bad, f"{what} in [{low:g}, {high:g}]", hint)
 
 
 def check_same_shape(name: str, arr: np.ndarray, other_name: str, other: np.ndarray) -> None:
@@ -243,3 +299,148 @@ def check_option(name: str, value, low: float | None = None, high: float | None 
         hi = "inf" if high is None else high
         raise BadInputError(f"{name}: expected a finite number in [{lo}, {hi}]; got {value!r}")
     return value
+
+
+# -- mistakes: impossible inputs (errors with the fix) and likely ones (warnings) --------------
+LOG_PROB_SLACK = 1e-3
+"""How far above 0 a log-probability may lie before it is an error.
+
+A log-probability is <= 0. Values a hair above 0 come from rounding elsewhere and from
+the finite-difference steps of `numloss.gradcheck` (2.4e-4) around a log-probability of
+0; the mistakes the check is for, logits and probabilities, reach far higher."""
+
+ROWS_TOLERANCE = float(np.sqrt(np.finfo(np.float32).eps))
+"""How far from 1 a row of probabilities may sum before it is taken for a mistake: the
+square root of float32's epsilon (3.5e-4), plus C float32 roundings for C classes, so
+that targets made in float32 (say by a framework) and cast to float64 pass."""
+
+PROBABILITIES_FOR_LOGITS_MIN_SIZE = 16
+"""BCEWithLogitsLoss warns about an input that lies in [0, 1] only from this many
+elements on: a few logits can all lie in [0, 1] by chance, 16 of them hardly ever."""
+
+
+def _looks_like_probabilities(x: np.ndarray) -> bool:
+    return bool(x.size and x.min() >= 0 and x.max() <= 1)
+
+
+def check_log_probabilities(name: str, x: np.ndarray, loss: str, symbol: str = "p") -> None:
+    """Raise if `x` holds a value above 0 (beyond `LOG_PROB_SLACK`): not a log-probability.
+
+    The hint says what the values look like and how to make log-probabilities of them
+    (`symbol` names the probabilities in the hint: "pass np.log(q)"); `loss` is the
+    loss's name.
+    """
+    if x.size == 0 or not x.max() > LOG_PROB_SLACK:  # (NaN is the finite check's business)
+        return
+    if _looks_like_probabilities(x):
+        hint = f"these look like probabilities: pass np.log({symbol})"
+    else:
+        hint = "these look like logits: pass nl.log_softmax(z, axis=1)"
+    if loss == "NLLLoss":
+        hint += ", or give the logits to CrossEntropyLoss, which applies log_softmax itself"
+    _first_bad(name, x, x > LOG_PROB_SLACK, "log-probabilities (<= 0)", f" ({hint})")
+
+
+def check_probabilities(name: str, p: np.ndarray) -> None:
+    """Raise unless every element of `p` lies in [0, 1], saying what to do with logits."""
+    check_in_range(
+        name,
+        p,
+        0.0,
+        1.0,
+        "probabilities",
+        " (these look like logits: use BCEWithLogitsLoss, or apply nl.sigmoid first)",
+    )
+
+
+def check_soft_labels(name: str, y: np.ndarray) -> None:
+    """Raise unless every label lies in [0, 1] (soft labels allowed), with a -1/+1 hint."""
+    if y.size == 0 or (y.min() >= 0 and y.max() <= 1):
+        return
+    hint = ""
+    if np.all((y == -1) | (y == 1)):
+        hint = " (these look like -1/+1 labels: convert them with (y + 1) / 2)"
+    check_in_range(name, y, 0.0, 1.0, "labels", hint)
+
+
+def as_index_array(name: str, target) -> np.ndarray:
+    """`target` as an array (class indices or probabilities), a ragged list named."""
+    try:
+        return np.asarray(target)
+    except (ValueError, TypeError) as err:
+        raise BadInputError(
+            f"{name}: expected a rectangular array of class indices or probabilities; got "
+            f"{type(target).__name__} that NumPy cannot make into one ({err})"
+        ) from None
+
+
+def check_not_one_hot(
+    name: str, target: np.ndarray, input_shape: tuple, takes_probabilities: bool
+) -> None:
+    """Raise if an integer or boolean target has the input's shape: one-hot rows.
+
+    Class-index targets have the input's shape without its class dimension; a target of
+    the input's own shape in integers is almost always a one-hot matrix, which a loss
+    taking probabilities needs as floats and one taking indices needs as indices.
+    """
+    if target.dtype.kind not in "biu" or target.shape != tuple(input_shape):
+        return
+    fix = "pass target.argmax(axis=1) as class indices"
+    if takes_probabilities:
+        fix = f"one-hot targets must be floats: pass target.astype(float), or {fix}"
+    raise BadTypeError(
+        f"{name}: expected class indices of shape {input_shape[:1] + input_shape[2:]}"
+        + (" or probabilities as floats" if takes_probabilities else "")
+        + f"; got {target.dtype} of the input's shape {tuple(input_shape)}, one-hot rows ({fix})"
+    )
+
+
+def warn_if_softmax_applied(name: str, z: np.ndarray, row_max: np.ndarray) -> None:
+    """Warn if every row of CrossEntropyLoss's logits is a probability vector.
+
+    `row_max` is the per-row maximum the loss computes anyway; only when no row's
+    maximum exceeds 1 are the minimum and the row sums looked at.
+    """
+    C = z.shape[1]
+    if z.size == 0 or C < 2 or row_max.max() > 1 or z.min() < 0:
+        return
+    sums = z.sum(axis=1)
+    if np.all(np.abs(sums - 1) <= ROWS_TOLERANCE + C * np.finfo(np.float32).eps):
+        warn(
+            f"CrossEntropyLoss: {name}: every row lies in [0, 1] and sums to 1, as softmax "
+            "outputs do; CrossEntropyLoss takes logits and applies log_softmax itself, so "
+            "softmax was applied twice (pass the logits, or give np.log(p) to NLLLoss)"
+        )
+
+
+def warn_if_probabilities_for_logits(name: str, x: np.ndarray, loss: str) -> None:
+    """Warn if a loss on logits gets a batch whose every entry lies in [0, 1].
+
+    Logits of both signs are the rule; a batch of at least
+    `PROBABILITIES_FOR_LOGITS_MIN_SIZE` values, not all equal (a model initialised at 0
+    gives equal logits), all in [0, 1], is a sigmoid's output.
+    """
+    if x.size < PROBABILITIES_FOR_LOGITS_MIN_SIZE or x.min() < 0:
+        return
+    if x.max() <= 1 and x.max() > x.min():
+        warn(
+            f"{loss}: {name}: every entry lies in [0, 1], as probabilities do; {loss} takes "
+            "logits and applies the sigmoid itself (pass the logits, or use BCELoss on "
+            "probabilities)"
+        )
+
+
+def warn_if_not_distributions(
+    name: str, sums: np.ndarray, num_classes: int, loss: str, fix: str = ""
+) -> None:
+    """Warn unless every row sum of probability targets is 1 (within `ROWS_TOLERANCE`).
+
+    `sums` are the row sums (a loss that computes them anyway passes its own). The text
+    names no row, so that it is the same on every call and shown once per line.
+    """
+    tolerance = ROWS_TOLERANCE + num_classes * np.finfo(np.float32).eps
+    if sums.size and np.any(np.abs(sums - 1) > tolerance):
+        warn(
+            f"{loss}: {name}: probability targets should sum to 1 over the classes, and "
+            f"some rows do not (normalise them with t / t.sum(axis=1, keepdims=True){fix})"
+        )

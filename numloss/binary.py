@@ -14,10 +14,12 @@ import numpy as np
 from ._validate import (
     as_weight,
     check_binary_labels,
-    check_in_range,
     check_option,
+    check_probabilities,
+    check_soft_labels,
     check_weight,
     same_shape_floats,
+    warn_if_probabilities_for_logits,
 )
 from .base import Loss
 from .primitives import sigmoid_pair, softplus, softplus_pair
@@ -101,8 +103,8 @@ class BCELoss(_WeightedBinaryLoss):
 
     def _forward(self, input, target):
         p, y = same_shape_floats(self.inputs, input, target)
-        check_in_range("input", p, 0.0, 1.0, "probabilities")
-        check_in_range("target", y, 0.0, 1.0, "labels")
+        check_probabilities("input", p)  # in [0, 1], else: "use BCEWithLogitsLoss"
+        check_soft_labels("target", y)
         with np.errstate(divide="ignore"):  # log 0 = -inf, then clamped to -100
             log_p = np.maximum(np.log(p), -100)
             log_q = np.maximum(np.log1p(-p), -100)  # log(1 - p)
@@ -113,13 +115,14 @@ class BCELoss(_WeightedBinaryLoss):
         return losses, self.Record(p, y, w, p_free=log_p > -100, q_free=log_q > -100)
 
     def _backward(self, r, dl):
+        # chain rule: dL/dp = c dl/dp with c = w dL/dl, put in the numerators before the
+        # division: alone, y / p overflows float32 for p < 3e-39 (and inf * 0 = nan where
+        # c = 0) although c y / p is finite
+        c = dl if r.w is None else r.w * dl
         # d/dp [-y log p] = -y / p   (0 where log p is clamped)
-        grad = np.divide(-r.y, r.p, out=np.zeros_like(r.p), where=r.p_free)
+        grad = np.divide(-r.y * c, r.p, out=np.zeros_like(r.p), where=r.p_free)
         # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p)   (0 where clamped)
-        grad += np.divide(1 - r.y, 1 - r.p, out=np.zeros_like(r.p), where=r.q_free)
-        if r.w is not None:  # dl/dp = w * (...)
-            grad *= r.w
-        grad *= dl  # chain rule: dL/dp = dL/dl * dl/dp
+        grad += np.divide((1 - r.y) * c, 1 - r.p, out=np.zeros_like(r.p), where=r.q_free)
         return grad
 
 
@@ -184,7 +187,8 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
 
     def _forward(self, input, target):
         x, y = same_shape_floats(self.inputs, input, target)
-        check_in_range("target", y, 0.0, 1.0, "labels")
+        check_soft_labels("target", y)
+        warn_if_probabilities_for_logits("input", x, "BCEWithLogitsLoss")
         pw = self._pos_weight_like(x)
         a = y if pw is None else pw * y  # the positive term's coefficient pw y
         b = 1 - y  # the negative term's coefficient
@@ -320,6 +324,7 @@ class FocalLoss(Loss):
     def _forward(self, input, target):
         x, y = same_shape_floats(self.inputs, input, target)
         check_binary_labels("target", y)
+        warn_if_probabilities_for_logits("input", x, "FocalLoss")
         s = 2 * y - 1  # +1 for positives, -1 for negatives
         u = s * x  # the margin: > 0 when the prediction is right
         p_t, q = sigmoid_pair(u)  # sigmoid(u), sigmoid(-u)

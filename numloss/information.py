@@ -18,7 +18,6 @@ not silently renormalised as in scipy.stats.entropy.
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -28,9 +27,11 @@ from ._validate import (
     check_choice,
     check_finite,
     check_in_range,
+    check_log_probabilities,
     check_option,
     position,
     same_shape_floats,
+    warn,
 )
 from .base import Loss
 
@@ -177,6 +178,11 @@ class KLDivLoss(Loss):
     e.g. `log_softmax` of logits); ``target`` t holds probabilities p (or, with
     ``log_target=True``, log-probabilities log p), of x's shape.
 
+    Mistakes caught: an input above 0 is no log-probability (probabilities or logits
+    passed by mistake, which would give a negative "divergence"): an error that says to
+    pass ``np.log(q)`` or ``nl.log_softmax(z, axis=1)``; so is a target above 0 with
+    ``log_target=True``.
+
     Formula, pointwise (PyTorch):
 
         l = t (log t - x)                 (0 where t = 0)
@@ -220,16 +226,16 @@ class KLDivLoss(Loss):
         super().__init__(reduction)
         self.log_target = check_choice("log_target", log_target, (False, True))
         if reduction == "mean":
-            warnings.warn(
+            warn(
                 "KLDivLoss: reduction='mean' divides the total by the number of elements, "
-                "not by the batch size; use reduction='batchmean' for the KL divergence",
-                UserWarning,
-                stacklevel=2,
+                "not by the batch size; use reduction='batchmean' for the KL divergence"
             )
 
     def _forward(self, input, target):
         x, t = same_shape_floats(self.inputs, input, target)
+        check_log_probabilities("input", x, "KLDivLoss", "q")  # log q <= 0
         if self.log_target:
+            check_log_probabilities("target", t, "KLDivLoss")  # log p <= 0
             p = np.exp(t)  # the target's probabilities
             losses = p * (t - x)  # e^t (t - x)
         else:

@@ -32,7 +32,14 @@ from ._classes import (
     over_classes,
     unbatched,
 )
-from ._validate import check_choice, check_option, check_sign_labels, same_shape_floats
+from ._validate import (
+    as_index_array,
+    check_choice,
+    check_not_one_hot,
+    check_option,
+    check_sign_labels,
+    same_shape_floats,
+)
 from .base import Loss
 from .primitives import sigmoid, softplus
 
@@ -225,9 +232,11 @@ class MultiMarginLoss(Loss):
         x, was_unbatched = batched("input", input)
         if x.ndim != 2:
             raise ValueError(f"input: expected shape (C,) or (N, C); got {np.shape(input)}")
-        target = np.asarray(target)
+        target = as_index_array("target", target)
+        target = target[None] if was_unbatched else target
+        check_not_one_hot("target", target, x.shape, takes_probabilities=False)
         w = class_weight(self.weight, x)
-        t = index_targets(target[None] if was_unbatched else target, x, w, ignore_index=None)
+        t = index_targets(target, x, w, ignore_index=None)
         C = x.shape[1]
         h = self.margin - np.take_along_axis(x, t.y, axis=1) + x  # h_i = margin - x_y + x_i
         np.put_along_axis(h, t.y, 0.0, axis=1)  # the sum skips i = y

@@ -40,10 +40,15 @@ from ._classes import (
 )
 from ._validate import (
     as_float_array,
+    as_index_array,
     check_class_indices,
     check_finite,
     check_in_range,
+    check_log_probabilities,
+    check_not_one_hot,
     check_option,
+    warn_if_not_distributions,
+    warn_if_softmax_applied,
 )
 from .base import Loss
 from .primitives import SoftmaxParts, exp_shifted, shift_by_max, softmax_parts
@@ -229,13 +234,15 @@ class CrossEntropyLoss(_ClassLoss):
 
     def _forward(self, input, target):
         z, was_unbatched = batched("input", input)
-        target = np.asarray(target)
+        target = as_index_array("target", target)
         target = target[None] if was_unbatched else target
         w = class_weight(self.weight, z)
         if target.dtype.kind == "f":
             losses, record = self._probability_targets(z, target, w)
         else:
+            check_not_one_hot("target", target, z.shape, takes_probabilities=True)
             losses, record = self._index_targets(z, target, w)
+        warn_if_softmax_applied("input", z, record.softmax.max)  # softmax before CE?
         return unbatched(losses[:, 0], was_unbatched), record._replace(unbatched=was_unbatched)
 
     def _index_targets(self, z, target, w):
@@ -266,6 +273,8 @@ class CrossEntropyLoss(_ClassLoss):
         if w is not None:
             B = B * along_classes(w, z.ndim)
         a = B.sum(axis=1, keepdims=True)
+        sums = a if B is t else t.sum(axis=1)  # the target's row sums: a itself when B = t
+        warn_if_not_distributions("target", sums, C, "CrossEntropyLoss", ", or pass class indices")
         shifted = shift_by_max(z, axis=1)
         below = -np.einsum("nc...,nc...->n...", shifted.values, B)[:, None]  # sum B_c (m - z_c)
         parts = exp_shifted(shifted)
@@ -361,9 +370,12 @@ class NLLLoss(_ClassLoss):
 
     def _forward(self, input, target):
         x, was_unbatched = batched("input", input)
-        target = np.asarray(target)
+        check_log_probabilities("input", x, "NLLLoss")  # log p <= 0
+        target = as_index_array("target", target)
+        target = target[None] if was_unbatched else target
+        check_not_one_hot("target", target, x.shape, takes_probabilities=False)
         w = class_weight(self.weight, x)
-        t = index_targets(target[None] if was_unbatched else target, x, w, self.ignore_index)
+        t = index_targets(target, x, w, self.ignore_index)
         losses = -t.w_y * np.take_along_axis(x, t.y, axis=1)  # l = -w_y log p_y
         record = self.Record(x.shape, x.dtype, t.y, t.w_y, t.denominator, was_unbatched)
         return unbatched(losses[:, 0], was_unbatched), record

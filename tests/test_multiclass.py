@@ -288,11 +288,11 @@ def test_unbatched_input():
 
 def test_float32_in_float32_out(rng):
     z = rng.normal(size=(4, 3)).astype(np.float32)
-    for loss, t in (
-        (nl.CrossEntropyLoss(weight=[1, 2, 3]), [0, 1, 2, 0]),
-        (nl.NLLLoss(), [0, 1, 2, 0]),
+    for loss, x, t in (
+        (nl.CrossEntropyLoss(weight=[1, 2, 3]), z, [0, 1, 2, 0]),
+        (nl.NLLLoss(), nl.log_softmax(z, axis=1), [0, 1, 2, 0]),  # log-probabilities
     ):
-        value = loss(z, t)
+        value = loss(x, t)
         assert value.dtype == np.float32 and loss.backward().dtype == np.float32
 
 
@@ -426,17 +426,17 @@ def test_bad_options(make, error, message):
 def test_inputs_never_modified(rng, kind):
     z = rng.normal(size=(4, 3))
     t = rng.integers(0, 3, 4) if kind == "indices" else rng.dirichlet(np.ones(3), 4)
-    z, t, w = frozen(z, t, [1.0, 2.0, 0.5])
-    kept = [a.copy() for a in (z, t, w)]
+    z, t, w, log_p = frozen(z, t, [1.0, 2.0, 0.5], nl.log_softmax(z, axis=1))
+    kept = [a.copy() for a in (z, t, w, log_p)]
     loss = nl.CrossEntropyLoss(weight=w, label_smoothing=0.1, reduction="none")
     loss(z, t)
     loss.backward(frozen(np.ones(4))[0])
     loss.backward(np.ones(4))
     nll = nl.NLLLoss(weight=w)
     if kind == "indices":
-        nll(z, t)
+        nll(log_p, t)  # NLLLoss takes log-probabilities
         nll.backward()
-    for a, b in zip((z, t, w), kept, strict=True):
+    for a, b in zip((z, t, w, log_p), kept, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
