@@ -125,6 +125,7 @@ class Show(NamedTuple):
     what: str
     get: str | Callable[[Context], Any]
     when: Callable[[Context], bool] | None = None
+    source: str = "derived"  # what a derived value is: "derived", or the function it calls
 
 
 class Recipe(NamedTuple):
@@ -500,6 +501,7 @@ RECIPES: dict[str, Recipe] = {
                     if np.size(c.out) < 2
                     else information.surprise(np.prod(_input(c, "p")), **c.options)
                 ),
+                source="surprise(prod_i p_i)",
             ),
         ),
     ),
@@ -523,7 +525,11 @@ RECIPES: dict[str, Recipe] = {
         ),
         loss="H(p, q) = -sum_x p(x) log q(x)",
         backward=(
-            Show("H(p), the entropy of p", lambda c: information.entropy(c.x["p"], **c.options)),
+            Show(
+                "H(p), the entropy of p",
+                lambda c: information.entropy(c.x["p"], **c.options),
+                source="entropy(p)",
+            ),
             Show(
                 "H(p, q) - H(p) = KL(p || q), the extra surprise",
                 lambda c: c.out - information.entropy(c.x["p"], **c.options),
@@ -547,8 +553,13 @@ RECIPES: dict[str, Recipe] = {
             Show(
                 "H(p, q), the cross-entropy",
                 lambda c: information.cross_entropy(c.x["p"], c.x["q"], **c.options),
+                source="cross_entropy(p, q)",
             ),
-            Show("H(p), the entropy", lambda c: information.entropy(c.x["p"], **c.options)),
+            Show(
+                "H(p), the entropy",
+                lambda c: information.entropy(c.x["p"], **c.options),
+                source="entropy(p)",
+            ),
         ),
     ),
 }
@@ -686,7 +697,8 @@ def format_value(value, width: int = WIDTH - len(INDENT)) -> list[str]:
     a = _no_negative_zero(a)
     options = dict(precision=5, separator=", ", floatmode="maxprec")
     if a.size <= SMALL:
-        return np.array2string(a, threshold=SMALL + 1, max_line_width=width, **options).splitlines()
+        text = np.array2string(a, threshold=SMALL + 1, max_line_width=width, **options)
+        return re.sub(r"(\d)\.e", r"\1e", text).splitlines()  # 5e-08, not 5.e-08
     summary = f"shape {a.shape}, {a.dtype}"
     if a.dtype.kind == "b":
         summary += f": {int(a.sum())} True"
@@ -746,7 +758,7 @@ def _shows(shows: tuple, c: Context) -> list[tuple[str, str, Any]]:
             value, source = _field(c.r, show.get), f"record: {show.get}"
         else:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # log 0 = -inf
-                value, source = show.get(c), "derived"
+                value, source = show.get(c), show.source
         if value is None or _is_record(value):
             continue
         out.append((show.what, source, _snapshot(value)))
@@ -899,6 +911,7 @@ def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
     if formula:
         w.lines.append("    From the docstring:")
         w.text(formula, "      ")
+    w.lines.append("    Inputs:")
     w.item(f"  {recipe.symbols.get('input', 'x')} (input)", np.asarray(x))
     for what, source, v in forward:
         w.step(what, source, v)

@@ -109,7 +109,9 @@ def test_cross_entropy_lesson_example_step_by_step():
     np.testing.assert_array_equal(trace.step("z_k - m").value, z - 2.0)
     # the exponentials are forward's, printed before backward reuses the buffer in place
     np.testing.assert_allclose(trace.step("e^(z_k - m)").value, [[0.0, np.exp(-1), np.exp(-1.9)]])
-    np.testing.assert_allclose(trace.step("1 + rest").value, [[np.exp(0) + np.exp(-1) + np.exp(-1.9)]])
+    np.testing.assert_allclose(
+        trace.step("1 + rest").value, [[np.exp(0) + np.exp(-1) + np.exp(-1.9)]]
+    )
     np.testing.assert_allclose(trace.step("log p_k").value, nl.log_softmax(z, axis=1), rtol=1e-15)
     np.testing.assert_allclose(trace.step("p_k").value, nl.softmax(z, axis=1), rtol=1e-15)
     np.testing.assert_array_equal(trace.step("B_c").value, [[1.0, 0.0, 0.0]])
