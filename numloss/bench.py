@@ -7,8 +7,8 @@
 What is measured, for each row of the table of cases (`cases`):
 
 - time: forward + backward (the loss built, called, and its gradient returned), the median
-  of several repeats after one warm-up round (`time_interleaved`). Every implementation of
-  a row runs once per round, in turn, so their ratios come from the same conditions;
+  of several repeats (`time_interleaved`). The implementations of a row take turns, round
+  after round, so their ratios come from the same conditions;
 - memory: the peak bytes `tracemalloc` traces during one more, untimed, forward + backward,
   the returned gradient included (`peak_memory`), divided by the bytes of the
   differentiable inputs (the issue's target: at most 1.5).
@@ -124,7 +124,7 @@ class Case(NamedTuple):
     options: dict  # the constructor's options
     shape: tuple
     dtype: type
-    repeats: int  # timed rounds after the warm-up
+    repeats: int  # timed rounds
     compare: bool  # beside the textbook form and the libraries, and its memory measured
 
 
@@ -185,21 +185,26 @@ def cases(mode: dict) -> list[Case]:
 
 # -- the two measurements ----------------------------------------------------------------
 def time_interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """The median seconds of each run, over `repeats` rounds after one warm-up round.
+    """The median seconds of each run over `repeats` rounds.
 
-    A round calls every run once, in turn (round-robin), so that a slow moment of a shared
-    machine falls on all of them alike. The result a run returns is freed after its clock
+    A round calls every run in turn (round-robin), so that a slow moment of a shared
+    machine falls on all of them alike. Within a round each run is called twice, untimed
+    then timed: NumPy asks the kernel for huge pages for large arrays, and right after
+    another library has run the kernel may first have to compact memory (BCE at 10^7
+    float64 took 0.55 s after itself, 0.7 to 1.1 s right after PyTorch or scikit-learn),
+    so the untimed call lets every implementation be timed in its own steady state, as
+    in a training loop. It is also the warm-up. A run's result is freed after its clock
     stops, for every run the same.
     """
     seconds = {name: [] for name in runs}
-    for round_ in range(1 + repeats):
+    for _ in range(repeats):
         for name, run in runs.items():
+            untimed = run()  # settles the allocator and the page tables
+            del untimed
             start = time.perf_counter()
             result = run()
-            elapsed = time.perf_counter() - start
+            seconds[name].append(time.perf_counter() - start)
             del result
-            if round_ > 0:  # round 0 is the warm-up
-                seconds[name].append(elapsed)
     return {name: statistics.median(s) for name, s in seconds.items()}
 
 
@@ -457,7 +462,10 @@ def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
     }
     command = "python -m numloss.bench" + (" --quick" if mode_name == "quick" else "")
     text = ["# numloss benchmark", ""]
-    text += [f"`{command}`: forward + backward, the median of several repeats after a warm-up."]
+    text += [
+        f"`{command}`: forward + backward, the median of several repeats, each right after "
+        "an untimed call of the same implementation, the implementations in turn."
+    ]
     text += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in about.items()) + "."]
     if note:
         text += ["", f"**{note}**"]

@@ -160,7 +160,7 @@ def test_time_interleaved_calls_each_run_in_turn():
     calls = []
     runs = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
     seconds = bench.time_interleaved(runs, repeats=3)
-    assert calls == ["a", "b", "c"] * 4  # a warm-up round, then 3 timed rounds
+    assert calls == ["a", "a", "b", "b", "c", "c"] * 3  # 3 rounds: each run untimed, timed
     assert set(seconds) == {"a", "b", "c"}
     assert all(math.isfinite(s) and s > 0 for s in seconds.values())
 
