@@ -167,14 +167,21 @@ def _softmax(c: Context) -> np.ndarray:
 
 
 def _dense_B(c: Context) -> np.ndarray:
-    """B_c for index targets, spelt out per class: (1 - e) w_y [c = y] + (e / C) w_c, kept."""
+    """B_c spelt out per class, from the record's compact form of it.
+
+    For class-index targets (1 - e) w_y [c = y] + (e / C) w_c on the samples kept; for
+    probability targets the record's own ``rows`` method, ((1 - e) t_c + e / C) w_c.
+    """
     B = c.r.B
+    if hasattr(B, "rows"):
+        return B.rows(slice(None))
     one_hot = np.zeros_like(c.r.z)
     np.put_along_axis(one_hot, B.y, 1, axis=1)
     return B.B_y * one_hot + B.smooth * B.kept
 
 
-def _index_B(c: Context) -> bool:
+def _compact_B(c: Context) -> bool:
+    """Whether the record keeps B in a compact form (not as an N x C array)."""
     return not isinstance(c.r.B, np.ndarray)
 
 
@@ -239,13 +246,13 @@ RECIPES: dict[str, Recipe] = {
             Show(
                 "B_c = (1 - e) w_c t_c + (e / C) w_c: the target t, smoothed by e, weighted by w",
                 "B",
-                when=lambda c: not _index_B(c),
+                when=lambda c: not _compact_B(c),
             ),
             Show(
-                "B_c = (1 - e) w_c t_c + (e / C) w_c: the one-hot t of y, smoothed by e, "
-                "weighted by w",
+                "B_c = (1 - e) w_c t_c + (e / C) w_c: the target t (one-hot for an index y), "
+                "smoothed by e, weighted by w",
                 _dense_B,
-                when=_index_B,
+                when=_compact_B,
             ),
             Show("a = sum_c B_c, one per sample", "a"),
         ),
