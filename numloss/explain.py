@@ -925,7 +925,7 @@ def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
     _rest_of_record(w, record, shown, {"x": x})
     w.step(recipe.loss, "forward", y)
 
-    def finish(grad_output):
+    def finish(grad_output, origin: str = "grad_output; 1 everywhere if not given"):
         g = np.ones(np.shape(y), dtype=np.asarray(y).dtype) if grad_output is None else grad_output
         named = dict(getattr(layer, "named_parameters", list)())
         saved = {name: p.grad.copy() for name, p in named.items()}
@@ -942,8 +942,8 @@ def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
         if gradient:
             w.lines.append("    From the docstring:")
             w.text(gradient, "      ")
-        what = "g = dL/dy, the upstream gradient (grad_output; 1 everywhere if not given)"
-        w.step(what, "input", g)
+        source = "input" if origin.startswith("grad_output") else "backward"
+        w.step(f"g = dL/dy, the upstream gradient ({origin})", source, g)
         for what, source, v in backward:
             w.step(what, source, v)
         w.step(recipe.local[0], "backward", dx)
@@ -964,10 +964,11 @@ def _sequential_part(w: _Writer, model: Sequential, x, prefix: str = ""):
             x, finish = _layer_part(w, layer, x, nested=True, prefix=f"{prefix}{i}.")
         finishes.append(finish)
 
-    def finish(grad_output):
+    def finish(grad_output, origin: str = "grad_output; 1 everywhere if not given"):
         grads = {}
-        for f in reversed(finishes):
-            grad_output, added = f(grad_output)
+        for k, f in reversed(list(enumerate(finishes))):
+            grad_output, added = f(grad_output, origin)
+            origin = f"dL/dx of layer {prefix}{k}'s backward"
             grads.update(added)
         return grad_output, grads
 
@@ -1047,7 +1048,7 @@ def explain(obj, *inputs, grad_output=None, **options) -> Trace:
         value, loss_finish = _loss_part(w, obj.loss, (out, inputs[1]), nested=True)
         w.heading("Backward")
         g, _ = loss_finish(grad_output)
-        grad, parameter_grads = model_finish(g)
+        grad, parameter_grads = model_finish(g, "dL/dz of the loss's backward")
     elif isinstance(obj, Layer):
         if len(inputs) != 1:
             raise TypeError(f"{type(obj).__name__}: expected 1 input; got {len(inputs)}")
