@@ -119,8 +119,10 @@ class BCELoss(_WeightedBinaryLoss):
         # division: alone, y / p overflows float32 for p < 3e-39 (and inf * 0 = nan where
         # c = 0) although c y / p is finite
         c = dl if r.w is None else r.w * dl
-        # d/dp [-y log p] = -y / p   (0 where log p is clamped)
-        grad = np.divide(-r.y * c, r.p, out=np.zeros_like(r.p), where=r.p_free)
+        # d/dp [-y log p] = -y / p   (0 where log p is clamped; inf only where the true
+        # value is beyond the float's range, as at p = 1e-44 in float32 with c = 1)
+        with np.errstate(over="ignore"):
+            grad = np.divide(-r.y * c, r.p, out=np.zeros_like(r.p), where=r.p_free)
         # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p)   (0 where clamped)
         grad += np.divide((1 - r.y) * c, 1 - r.p, out=np.zeros_like(r.p), where=r.q_free)
         return grad

@@ -238,7 +238,9 @@ class MultiMarginLoss(Loss):
         w = class_weight(self.weight, x)
         t = index_targets(target, x, w, ignore_index=None)
         C = x.shape[1]
-        h = self.margin - np.take_along_axis(x, t.y, axis=1) + x  # h_i = margin - x_y + x_i
+        # h_i = margin - x_y + x_i, as (x_i - x_y) + margin: x_i - x_y is exact when the
+        # scores are close, where margin - x_y would round at the scores' size (1e4)
+        h = x - np.take_along_axis(x, t.y, axis=1) + self.margin
         np.put_along_axis(h, t.y, 0.0, axis=1)  # the sum skips i = y
         h_plus = np.maximum(h, 0)
         losses = (t.w_y * (h_plus if self.p == 1 else h_plus * h_plus)).sum(axis=1) / C
