@@ -801,6 +801,8 @@ def _same_array(value, x) -> bool:
     if not isinstance(value, np.ndarray):
         return False
     x = np.asarray(x)
+    if (value.dtype == bool) != (x.dtype == bool):  # a mask is not the labels it equals
+        return False
     return value.shape == x.shape and bool(np.array_equal(value, x))
 
 

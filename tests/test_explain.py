@@ -246,3 +246,10 @@ def test_bad_input_is_the_losss_own_error():
         explain(nl.HingeLoss(), [1.0], [1.0], base=2)
     with pytest.raises(TypeError, match=r"got str"):
         explain("hinge", [1.0], [1.0])
+
+
+def test_a_mask_is_not_called_the_input_it_equals():
+    """BCELoss's p_free mask is all True where the labels are all 1: not "the input y"."""
+    text = str(explain(nl.BCELoss(reduction="none"), [0.9, 0.55, 0.1], [1, 1, 1]))
+    (line,) = [x for x in text.splitlines() if "record: p_free" in x]
+    assert "the input" not in line and "True" in line
