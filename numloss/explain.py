@@ -45,6 +45,7 @@ import functools
 import inspect
 import re
 import textwrap
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -852,7 +853,9 @@ def _loss_part(w: _Writer, loss: Loss, inputs: tuple, nested: bool):
 
     twin = copy.copy(loss)  # the same loss, reduction "none": the l_n and dl_n/dx
     twin.reduction = "none"
-    losses = twin.forward(*inputs)
+    with warnings.catch_warnings():  # forward above has said whatever it had to say
+        warnings.simplefilter("ignore")
+        losses = twin.forward(*inputs)
     local = _as_tuple(twin.backward(np.ones(np.shape(losses), dtype=losses.dtype)))
 
     summary, formula, gradient = docstring_parts(cls)

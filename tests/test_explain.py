@@ -253,3 +253,16 @@ def test_a_mask_is_not_called_the_input_it_equals():
     text = str(explain(nl.BCELoss(reduction="none"), [0.9, 0.55, 0.1], [1, 1, 1]))
     (line,) = [x for x in text.splitlines() if "record: p_free" in x]
     assert "the input" not in line and "True" in line
+
+
+def test_a_losss_warning_is_given_once():
+    """A likely mistake (softmax outputs given to CrossEntropyLoss) warns once, not per pass."""
+    probabilities = [[0.7, 0.2, 0.1]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nl.CrossEntropyLoss()(probabilities, [0])
+        direct = len(caught)
+        caught.clear()
+        explain(nl.CrossEntropyLoss(), probabilities, [0])
+    assert direct >= 1
+    assert len(caught) == direct
