@@ -254,7 +254,7 @@ def _broadcast_target(cls, inputs: dict) -> None:
 
 def _explain(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
-        print(_help(), end="")
+        print(_help(), end="", file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     target = resolve(name)
