@@ -14,8 +14,9 @@ in margin form. `MultiMarginLoss` is the multi-class hinge of PyTorch.
 Kinks: max(0, m - u) has no derivative at u = m. There backward returns the
 minimum-norm subgradient, 0, and the gradient checker reports a kink there rather than
 a failure. PyTorch differs by how a hinge is written: ``torch.relu(m - u)`` also gives
-0 at the kink, but ``torch.clamp(m - u, min=0)`` — the lesson's own ``hinge_loss``, and
-``MultiMarginLoss`` — passes the gradient of m - u (-y) through at the boundary.
+0 at the kink, but ``torch.clamp(m - u, min=0)`` — the lesson's own ``hinge_loss`` —
+passes the gradient of m - u (-y) through at the boundary. ``torch.nn.MultiMarginLoss``
+tests h > 0 in its kernel and gives 0 there, as numloss does.
 """
 
 from __future__ import annotations
