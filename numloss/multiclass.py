@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._blocks import class_gather, class_put, class_sum, for_blocks
 from ._classes import (
     along_classes,
     as_class_weight,
@@ -51,7 +52,7 @@ from ._validate import (
     warn_if_softmax_applied,
 )
 from .base import Loss
-from .primitives import SoftmaxParts, exp_shifted, shift_by_max, softmax_parts
+from .primitives import SoftmaxParts, softmax_parts
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "one_hot", "smooth_labels"]
 
@@ -127,6 +128,23 @@ class IndexCoefficients(NamedTuple):
     kept: np.ndarray  # True where the target counts (not ignore_index)
 
 
+class ProbabilityCoefficients(NamedTuple):
+    """B for probability targets t, made a block of rows at a time, never as N x C at once:
+
+    B_c = ((1 - e) t_c + e / C) w_c        (B = t itself without smoothing and weights).
+    """
+
+    t: np.ndarray  # the target probabilities, the input's shape
+    smoothing: float  # e
+    w: np.ndarray | None  # the class weight along dimension 1, (1, C, 1, ...), or None
+
+    def rows(self, rows: slice) -> np.ndarray:
+        """B on a block of rows of t."""
+        e, t = self.smoothing, self.t[rows]
+        B = (1 - e) * t + e / t.shape[1] if e else t
+        return B if self.w is None else B * self.w
+
+
 def leader_gradient(a, B_lead, rest):
     """The leader's entry a p_lead - B_lead of cross-entropy's gradient, without cancellation.
 
@@ -173,9 +191,10 @@ class CrossEntropyLoss(_ClassLoss):
         smoothing e:          p_k - (1 - e) [k = y] - e / C
         ignored sample:       0                             (a = 0 and B = 0 for that row)
 
-    ``_backward`` is these lines: grad = a p; grad -= B (for an index, -B_y at k = y
-    and the smoothing part -(e / C) w_k); the leader's entry rewritten by
-    `leader_gradient`; times dL/dl_n.
+    ``_backward`` is these lines, each times dL/dl_n (the chain rule, taken into every
+    step so that the gradient costs one pass): grad = a p; grad -= B (for an index,
+    -B_y at k = y and the smoothing part -(e / C) w_k); the leader's entry rewritten by
+    `leader_gradient`.
 
     Stable form: with m = max_k z_k and rest = sum_{k != leader} e^(z_k - m),
     logsumexp(z) - m = log1p(rest), so
@@ -190,10 +209,11 @@ class CrossEntropyLoss(_ClassLoss):
     a - B_lead is exactly 0 and the entry is -rest / (1 + rest) = -sum_{k != y} p_k,
     not 1 / (1 + rest) - 1 = 0.
 
-    Memory: with index targets nothing of size N x C is built but forward's buffer of
-    e^(z - m), which backward turns into the gradient in place (one exp per logit, no
-    second N x C array); no one-hot matrix, ever. A second ``backward`` recomputes the
-    buffer.
+    Memory and time: nothing of size N x C is built but forward's buffer of e^(z - m),
+    which backward turns into the gradient in place (one exp per logit, no second N x C
+    array); no one-hot matrix, ever, and B for probability targets only a block of rows
+    at a time. The softmax's passes run on blocks of rows that stay in the cache
+    (`numloss._blocks`). A second ``backward`` recomputes the buffer.
 
     Example, the lesson's logits [2.0, 1.0, 0.1] with label 0 (3.1.3):
 
@@ -218,7 +238,7 @@ class CrossEntropyLoss(_ClassLoss):
         z: np.ndarray  # the logits, (N, C, ...)
         softmax: SoftmaxParts  # m, leader, exps = e^(z_k - m) (0 at the leader), rest
         a: np.ndarray  # sum_c B_c, one per sample
-        B: np.ndarray | IndexCoefficients  # B_c: dense for probability targets
+        B: IndexCoefficients | ProbabilityCoefficients  # B_c, never built as N x C
         denominator: float  # the mean's D: sum_n w_{y_n} (indices) or N (probabilities)
         unbatched: bool  # the input was one (C,) sample
 
@@ -249,19 +269,22 @@ class CrossEntropyLoss(_ClassLoss):
         """l = a log_norm + B_y (m - z_y) + (e / C) sum_c w_c (m - z_c): three terms >= 0."""
         e, C = self.label_smoothing, z.shape[1]
         t = index_targets(target, z, w, self.ignore_index)
-        shifted = shift_by_max(z, axis=1)  # m, leader, z - m
-        if e:  # sum_c w_c (m - z_c), from z - m before it is exponentiated: no cancellation
-            below = -_class_sum(shifted.values, w)
-        parts = exp_shifted(shifted)  # z - m becomes e^(z - m), rest = their sum
+        w_c = None if w is None else along_classes(w, z.ndim)  # w_c along dimension 1
+        below = np.zeros(t.kept.shape, z.dtype)
+
+        def smoothing_sum(rows, d):  # sum_c w_c (m - z_c) from d = z - m: terms >= 0
+            below[rows] = -class_sum(d, w_c)
+
+        parts = softmax_parts(z, axis=1, shifted=smoothing_sum if e else None)
         log_norm = np.log1p(parts.rest)  # logsumexp(z) - m
         W = C if w is None else w.sum()  # sum_c w_c
         B_y = (1 - e) * t.w_y  # the target's coefficient (0 where ignored)
         a = B_y + (e / C) * W * t.kept  # sum_c B_c
-        z_y = np.take_along_axis(z, t.y, axis=1)
+        z_y = class_gather(z, t.y)
         losses = a * log_norm + B_y * (parts.max - z_y)  # -log p_c = log_norm + (m - z_c)
         if e:
             losses += (e / C) * t.kept * below
-        smooth = (e / C) * (1.0 if w is None else along_classes(w, z.ndim))
+        smooth = (e / C) * (1.0 if w is None else w_c) if e else 0.0
         B = IndexCoefficients(t.y, B_y, smooth, kept=t.kept > 0)
         return losses, self.Record(z, parts, a, B, t.denominator, False)
 
@@ -269,15 +292,17 @@ class CrossEntropyLoss(_ClassLoss):
         """l = a log_norm + sum_c B_c (m - z_c), B = (1 - e) w t + (e / C) w: two terms >= 0."""
         e, C = self.label_smoothing, z.shape[1]
         t = self._probability_target(target, z)
-        B = t if not e and w is None else (1 - e) * t + e / C  # B = t is only read
-        if w is not None:
-            B = B * along_classes(w, z.ndim)
-        a = B.sum(axis=1, keepdims=True)
-        sums = a if B is t else t.sum(axis=1)  # the target's row sums: a itself when B = t
+        w_c = None if w is None else along_classes(w, z.ndim)
+        B = ProbabilityCoefficients(t, e, w_c)  # never built whole: a block of rows at a time
+        a = (1 - e) * class_sum(t, w_c) + (e / C) * (C if w is None else w.sum())  # sum_c B_c
+        sums = a if not e and w is None else class_sum(t)  # the target's row sums (a if B = t)
         warn_if_not_distributions("target", sums, C, "CrossEntropyLoss", ", or pass class indices")
-        shifted = shift_by_max(z, axis=1)
-        below = -np.einsum("nc...,nc...->n...", shifted.values, B)[:, None]  # sum B_c (m - z_c)
-        parts = exp_shifted(shifted)
+        below = np.empty(a.shape, z.dtype)
+
+        def B_sum(rows, d):  # sum_c B_c (m - z_c) from d = z - m: terms >= 0
+            below[rows] = -class_sum(d, B.rows(rows))
+
+        parts = softmax_parts(z, axis=1, shifted=B_sum)
         losses = a * np.log1p(parts.rest) + below
         rows = losses.size  # the mean is over samples, not over weights
         return losses, self.Record(z, parts, a, B, rows, False)
@@ -303,27 +328,49 @@ class CrossEntropyLoss(_ClassLoss):
         if exps is None:  # a second backward: the first one handed the buffer over
             exps = softmax_parts(r.z, axis=1).exps
         self._record = r._replace(softmax=r.softmax._replace(exps=None))
+        dl = over_classes(dl)  # dL/dl_n, lined up with the classes
         grad = exps  # forward's e^(z - m) becomes the gradient, in place
-        grad *= r.a / (1 + rest)  # a p_k, p_k = e^(z_k - m) / (1 + rest)
-        if isinstance(r.B, IndexCoefficients):  # - B_k, never built:
-            if self.label_smoothing:  # -(e / C) w_k on every sample that counts
-                np.subtract(grad, r.B.smooth, out=grad, where=r.B.kept)
-            at_y = np.take_along_axis(grad, r.B.y, axis=1)
-            np.put_along_axis(grad, r.B.y, at_y - r.B.B_y, axis=1)  # -(1 - e) w_y at k = y
+        grad *= r.a / (1 + rest) * dl  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
+        if isinstance(r.B, IndexCoefficients):  # - B_k dL/dl_n, B never built:
+            _subtract_outer(grad, r.B.kept * dl, r.B.smooth)  # -(e / C) w_k where it counts
+            at_y = class_gather(grad, r.B.y)
+            class_put(grad, r.B.y, at_y - r.B.B_y * dl)  # -(1 - e) w_y at k = y
             B_lead = _index_B_at(r.B, leader)
         else:
-            grad -= r.B  # - B_k
-            B_lead = np.take_along_axis(r.B, leader, axis=1)
-        np.put_along_axis(grad, leader, leader_gradient(r.a, B_lead, rest), axis=1)
-        grad *= over_classes(dl)  # chain rule: dL/dz = dL/dl_n * dl_n/dz
+            B_lead = _subtract_B(grad, r.B, dl, leader)  # - B_k dL/dl_n, returns B at the leader
+        class_put(grad, leader, leader_gradient(r.a, B_lead, rest) * dl)  # the leader, exactly
         return unbatched(grad, r.unbatched)
 
 
-def _class_sum(v: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """sum_c w_c v_c along dimension 1, kept as a dimension, with no N x C temporary."""
-    if w is None:
-        return v.sum(axis=1, keepdims=True)
-    return np.einsum("nc...,c->n...", v, w)[:, None]
+def _rows(v, rows: slice):
+    """A block of rows of a per-sample array; a scalar as it is."""
+    return v if np.ndim(v) == 0 else v[rows]
+
+
+def _subtract_outer(grad: np.ndarray, per_sample: np.ndarray, per_class) -> None:
+    """grad -= per_sample * per_class, a block of rows at a time (no N x C product)."""
+    if np.ndim(per_class) == 0:
+        if per_class:
+            grad -= per_class * per_sample
+        return
+
+    def block(rows):
+        grad[rows] -= per_sample[rows] * per_class
+
+    for_blocks(block, grad.shape[0], grad[:1].nbytes)
+
+
+def _subtract_B(grad, B: ProbabilityCoefficients, dl, leader) -> np.ndarray:
+    """grad -= B dL/dl_n, with B made a block of rows at a time; returns B at the leader."""
+    B_lead = np.empty(leader.shape, grad.dtype)
+
+    def block(rows):
+        B_rows = B.rows(rows)
+        B_lead[rows] = class_gather(B_rows, leader[rows])
+        grad[rows] -= B_rows * _rows(dl, rows)
+
+    for_blocks(block, grad.shape[0], grad[:1].nbytes)
+    return B_lead
 
 
 def _index_B_at(B: IndexCoefficients, k: np.ndarray) -> np.ndarray:

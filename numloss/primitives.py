@@ -15,20 +15,19 @@ their argument.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
+from ._blocks import class_max, class_put, class_sum, for_blocks
 from ._validate import as_float_array
 
 __all__ = [
-    "Shifted",
     "SoftmaxParts",
-    "exp_shifted",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
-    "shift_by_max",
     "sigmoid",
     "sigmoid_pair",
     "softmax",
@@ -131,45 +130,16 @@ def log_sigmoid(x):
     return -softplus(-x)
 
 
-class Shifted(NamedTuple):
-    """z with each slice's maximum subtracted (see `shift_by_max`)."""
-
-    max: np.ndarray  # m = max_k z_k, kept as a dimension
-    leader: np.ndarray  # the index of the max, kept as a dimension
-    values: np.ndarray  # z_k - m <= 0, exactly 0 at the leader: a fresh buffer
-    axis: int
-
-
 class SoftmaxParts(NamedTuple):
     """The pieces every softmax-based quantity is made of (see `softmax_parts`)."""
 
-    max: np.ndarray  # m = max_k z_k
-    leader: np.ndarray  # the index of the max
+    max: np.ndarray  # m = max_k z_k, kept as a dimension
+    leader: np.ndarray  # the index of the max, kept as a dimension
     exps: np.ndarray  # e^(z_k - m), with 0 at the leader: a fresh buffer
-    rest: np.ndarray  # sum_{k != leader} e^(z_k - m)
+    rest: np.ndarray  # sum_{k != leader} e^(z_k - m), kept as a dimension
 
 
-def shift_by_max(z: np.ndarray, axis: int) -> Shifted:
-    """Step 1 of softmax: subtract each slice's maximum, so every exponent is <= 0."""
-    leader = np.argmax(z, axis=axis, keepdims=True)
-    m = np.take_along_axis(z, leader, axis=axis)
-    return Shifted(m, leader, z - m, axis)
-
-
-def exp_shifted(s: Shifted) -> SoftmaxParts:
-    """Step 2: e^(z_k - m) in place of z_k - m, the leader left out, and their sum `rest`.
-
-    The leader's own e^0 = 1 is set to 0 and not summed, so that sum_k e^(z_k - m) =
-    1 + rest and log(1 + rest) = log1p(rest) keeps full precision when the leader
-    dominates (rest = e^-40, say), where log(sum) would round 1 + e^-40 to 1.
-    """
-    exps = s.values
-    np.put_along_axis(exps, s.leader, -np.inf, axis=s.axis)  # leave the leader out ...
-    np.exp(exps, out=exps)  # ... so its e^0 = 1 is not in the sum
-    return SoftmaxParts(s.max, s.leader, exps, exps.sum(axis=s.axis, keepdims=True))
-
-
-def softmax_parts(z: np.ndarray, axis: int = -1) -> SoftmaxParts:
+def softmax_parts(z: np.ndarray, axis: int = -1, shifted=None) -> SoftmaxParts:
     """The shared step of logsumexp, log_softmax, softmax and cross-entropy.
 
     For each slice along `axis`:
@@ -179,14 +149,44 @@ def softmax_parts(z: np.ndarray, axis: int = -1) -> SoftmaxParts:
         rest  = sum_{k != leader} e^(z_k - m)
 
     so that sum_k e^z_k = e^m (1 + rest), logsumexp(z) = m + log1p(rest) and
-    softmax(z)_k = e^(z_k - m) / (1 + rest). Teaching material: print the parts of
-    the lesson's logits to see each step.
+    softmax(z)_k = e^(z_k - m) / (1 + rest). The leader's own e^0 = 1 is set to 0 and
+    not summed, so that log(1 + rest) = log1p(rest) keeps full precision when the leader
+    dominates (rest = e^-40, say), where log(sum) would round 1 + e^-40 to 1.
+
+    The four steps run on a block of slices at a time (`numloss._blocks`): the block
+    stays in the cache from the maximum to the sum, and `exps` is the only array of z's
+    size that is made. ``shifted(rows, d)``, if given, is called on each block with
+    d = z - m before d is exponentiated in place (cross-entropy's smoothing sums it
+    there, while it is in the cache). Teaching material: print the parts of the
+    lesson's logits to see each step.
 
     >>> parts = softmax_parts(np.array([2.0, 1.0, 0.1]))
     >>> parts.max, parts.leader, parts.exps.round(4), parts.rest.round(4)
     (array([2.]), array([0]), array([0.    , 0.3679, 0.1496]), array([0.5175]))
     """
-    return exp_shifted(shift_by_max(z, axis))
+    axis = axis % z.ndim
+    before, C, after = math.prod(z.shape[:axis]), z.shape[axis], math.prod(z.shape[axis + 1 :])
+    z3 = z.reshape(before, C, after)  # the slices along dimension 1 (a view, as a rule)
+    kept = z3.shape[:1] + (1,) + z3.shape[2:]
+    m, rest = np.empty(kept, z.dtype), np.empty(kept, z.dtype)
+    leader = np.empty(kept, np.intp)
+    exps = np.empty(z3.shape, z.dtype)
+
+    def block(rows: slice) -> None:
+        zb, e = z3[rows], exps[rows]
+        m[rows], leader[rows] = class_max(zb)  # m = max_k z_k, at the leader
+        np.subtract(zb, m[rows], out=e)  # z_k - m <= 0
+        if shifted is not None:  # d in z's own layout (rows: of z's dimensions before axis)
+            shifted(rows, e.reshape(e.shape[:1] + z.shape[axis:]))
+        np.exp(e, out=e)  # e^(z_k - m); the leader's is e^0 = 1 ...
+        class_put(e, leader[rows], 0.0)  # ... set to 0 (after exp: exp(-inf) is slow)
+        rest[rows] = class_sum(e)  # rest = sum_{k != leader} e^(z_k - m)
+
+    for_blocks(block, z3.shape[0], z3[:1].nbytes)
+    shape = z.shape[:axis] + (1,) + z.shape[axis + 1 :]
+    return SoftmaxParts(
+        m.reshape(shape), leader.reshape(shape), exps.reshape(z.shape), rest.reshape(shape)
+    )
 
 
 def _check_axis_nonempty(z: np.ndarray, axis: int) -> None:
@@ -203,7 +203,7 @@ def logsumexp(z, axis: int = -1, keepdims: bool = False):
 
     Factoring out e^m keeps every exponent <= 0 (no overflow, e.g. z = [1000, 1000]);
     using log1p of the rest keeps the answer exact to the last bit when one entry
-    dominates (see `exp_shifted`).
+    dominates (see `softmax_parts`).
 
     >>> logsumexp([1000.0, 1000.0])  # log(2 e^1000) = 1000 + log 2
     np.float64(1000.6931471805599)

@@ -1,0 +1,193 @@
+"""Rows in blocks: the one loop every large pass of a loss runs, and its optional threads.
+
+Why blocks
+----------
+A loss is a chain of NumPy steps: subtract, exp, log1p, multiply, sum. Run on a whole
+array of N elements, every step is a pass over main memory and leaves a temporary of
+N elements behind: BCE with logits on 10^7 float64 numbers made six 80 MB temporaries and
+read each from memory again. Run on a block of rows of about `BLOCK_BYTES` at a time, the
+same steps find the block still in the core's cache (2 MB of L2 here) and leave temporaries
+of the block's size. The code of a step does not change: it is written once, for a block
+of rows, and `for_blocks` or `blockwise` runs it over the whole input. Each row is
+computed by the same operations in any block, so the result does not depend on the
+block size: it is the same, bit for bit, as one whole-array pass.
+
+Blocks are ranges of the first dimension (rows of an (N, C) input, elements of an (N,)
+one). Much smaller blocks lose to Python's overhead per NumPy call: at C = 1000, 64 KB
+blocks took 1.8 times as long as 1 MB blocks.
+
+Threads
+-------
+NumPy's ufuncs release the GIL, so two blocks can run on two cores at once. With
+``set_threads(2)`` (or the environment variable ``NUMLOSS_THREADS=2``) the blocks of an
+input of at least `THREADS_MIN_BYTES` are handed to a pool of that many threads. The
+results are identical to one thread's, bit for bit: the blocks are the same whatever
+the number of threads, each block is computed by the same code, and whatever is
+combined across blocks is combined in block order. The default is one thread.
+
+Reducing along short rows
+-------------------------
+`class_max`, `class_sum` and `class_gather` work along dimension 1 of a block, the
+classes: the fastest way NumPy has to take each row's maximum, sum and chosen entry,
+the choice of method commented where it is made.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = [
+    "BLOCK_BYTES",
+    "MIN_BLOCK_BYTES",
+    "THREADS_MIN_BYTES",
+    "blockwise",
+    "class_gather",
+    "class_max",
+    "class_put",
+    "class_sum",
+    "for_blocks",
+    "get_threads",
+    "row_blocks",
+    "set_threads",
+]
+
+BLOCK_BYTES = 1 << 20
+"""At most about this many bytes of input per block: a block's passes stay in the L2 cache."""
+
+MIN_BLOCK_BYTES = 64 << 10
+"""A block is also at most an eighth of the input, but not below this: a block's
+temporaries stay small beside an input of a few MB too (they count in its peak memory),
+and tiny inputs are one block."""
+
+THREADS_MIN_BYTES = 4 << 20
+"""Below this many bytes of input one thread does the work: handing out a few blocks
+costs more than it saves."""
+
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
+
+
+def set_threads(n: int) -> None:
+    """Run the blocks of large inputs on `n` threads (1: the caller's thread only).
+
+    Results do not depend on `n`. Like ``torch.set_num_threads``, it is a setting of the
+    process: every loss uses it from the next call on.
+    """
+    global _threads, _pool
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: expected a positive integer number of threads; got {n!r}")
+    if _pool is not None and n != _threads:
+        _pool.shutdown(wait=True)
+        _pool = None
+    _threads = int(n)
+
+
+def get_threads() -> int:
+    """The number of threads `set_threads` set (1 unless changed)."""
+    return _threads
+
+
+def row_blocks(rows: int, row_bytes: int) -> list[slice]:
+    """The first dimension cut into ranges of about `BLOCK_BYTES` (at least one row each).
+
+    Inputs under 8 `BLOCK_BYTES` get smaller blocks, an eighth of the input, but not
+    under `MIN_BLOCK_BYTES`.
+    """
+    row_bytes = max(1, row_bytes)
+    block = min(BLOCK_BYTES, max(MIN_BLOCK_BYTES, rows * row_bytes // 8))
+    step = max(1, block // row_bytes)
+    return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+
+
+def for_blocks(work: Callable[[slice], object], rows: int, row_bytes: int) -> list:
+    """``[work(block) for block in row_blocks(rows, row_bytes)]``, on the threads if set.
+
+    `work` reads and writes only its own block's rows of any array, so that blocks may
+    run in any order, at the same time; its results come back in block order.
+    """
+    blocks = row_blocks(rows, row_bytes)
+    if _threads == 1 or len(blocks) == 1 or rows * row_bytes < THREADS_MIN_BYTES:
+        return [work(block) for block in blocks]
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="numloss")
+    return list(_pool.map(work, blocks))
+
+
+def blockwise(f: Callable[..., np.ndarray], shape: tuple, dtype, *arrays) -> np.ndarray:
+    """``f(*arrays)``, of the given shape and dtype, computed a block of rows at a time.
+
+    Each argument is an array that broadcasts to `shape` (an element weight, a per-class
+    weight, an upstream gradient), a scalar, or None; `f` receives each array's block of
+    rows (a view), the others as they are, and returns the block of the result. So `f`
+    is the element-wise formula as one would write it for the whole array, and its
+    temporaries are the size of a block.
+    """
+    out = np.empty(shape, dtype=dtype)
+    if out.ndim == 0:  # a single number: one block, no rows to cut
+        out[()] = f(*arrays)
+        return out
+    full = [_broadcast(a, shape) for a in arrays]
+
+    def work(rows: slice) -> None:
+        out[rows] = f(*(a if _scalar(a) else a[rows] for a in full))
+
+    for_blocks(work, shape[0], out[:1].nbytes)
+    return out
+
+
+def _scalar(a) -> bool:
+    return a is None or np.ndim(a) == 0
+
+
+def _broadcast(a, shape: tuple):
+    """`a` as a view of `shape` (no copy), so that its rows line up with the output's."""
+    return a if _scalar(a) else np.broadcast_to(a, shape)
+
+
+# -- along the classes: dimension 1 of a block (nb, C, ...) -----------------------------------
+def class_max(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(m, k): each row's largest entry and its first index, shaped (nb, 1, ...)."""
+    k = np.argmax(z, axis=1, keepdims=True)  # the index, and the value read at it:
+    return np.take_along_axis(z, k, axis=1), k  # one pass, where max then argmax are two
+
+
+def class_sum(v: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """sum_c w_c v_c along dimension 1, shaped (nb, 1, ...).
+
+    `w` is None (every w_c = 1) or an array that broadcasts to v's shape: a weight along
+    the classes shaped (1, C, 1, ...), or one of v's own shape.
+    """
+    # einsum's loop runs along the row; NumPy's sum(axis=1) calls a loop per row, slow
+    # for short rows (C = 10: 0.3 against 1.5 ns per element)
+    if w is None:
+        return np.einsum("nc...->n...", v)[:, None]
+    return np.einsum("nc...,nc...->n...", v, w)[:, None]
+
+
+def class_gather(v: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """v[n, k_n, ...] for each row: k and the result shaped (nb, 1, ...)."""
+    return np.take_along_axis(v, k, axis=1)
+
+
+def class_put(v: np.ndarray, k: np.ndarray, values) -> None:
+    """v[n, k_n, ...] = values, in place (k shaped (nb, 1, ...))."""
+    np.put_along_axis(v, k, values, axis=1)
+
+
+def _configure_from_environment() -> None:
+    value = os.environ.get("NUMLOSS_THREADS", "").strip()
+    if value:
+        try:
+            set_threads(int(value))
+        except ValueError:
+            raise ValueError(
+                f"NUMLOSS_THREADS: expected a positive integer number of threads; got {value!r}"
+            ) from None
+
+
+_configure_from_environment()
