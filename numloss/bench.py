@@ -548,7 +548,7 @@ def _ms(seconds: float | None) -> str:
 
 
 def _number(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2f}"
+    return "-" if x is None else f"{x:.3g}"  # 3 digits: 1.83, 0.94, and 0.0034 stays > 0
 
 
 # -- the command ---------------------------------------------------------------------------
