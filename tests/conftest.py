@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -33,3 +34,28 @@ def run(request, tmp_path_factory):
     stem = request.module.STEM
     figures = tmp_path_factory.mktemp(stem)
     return run_example(stem, figures), figures
+
+
+# -- hypothesis profiles: `make test` runs "default", `make test-long` sets
+# HYPOTHESIS_PROFILE=long. "default" is fixed (derandomized: the same examples on every
+# run, no database) and keeps the property tests within about a minute; "long" draws
+# fresh examples, 10 times as many, and remembers failures in .hypothesis/.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "default",
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "long",
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
