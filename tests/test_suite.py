@@ -109,3 +109,111 @@ def test_seeds_differ_but_all_pass():
     for seed in (11, 12):
         results = [r for *_, r in suite.run_suite(seed=seed)]
         assert all(results) and np.isfinite([r.max_rel_error for r in results]).all()
+
+
+# -- --module: a student's own losses through the suite, without editing numloss -------------
+STUDENT_MODULE = '''
+from typing import NamedTuple
+
+import numpy as np
+import numloss as nl
+from numloss.gradcheck.cases import Cases
+
+
+class StudentHinge(nl.Loss):
+    """max(0, margin - y f), labels -1/+1."""
+
+    class Record(NamedTuple):
+        y: np.ndarray
+        inside: np.ndarray
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def _forward(self, input, target):
+        f, y = np.asarray(input, float), np.asarray(target, float)
+        u = y * f
+        return np.maximum(self.margin - u, 0), self.Record(y, u < self.margin)
+
+    def _backward(self, r, dl):
+        return np.where(r.inside, -r.y, 0) * dl{broken}
+
+
+class MSELoss(nl.Loss):
+    """A student's own MSELoss: no CASES row, so numloss's MSELoss row is used."""
+
+    class Record(NamedTuple):
+        diff: np.ndarray
+
+    def _forward(self, input, target):
+        diff = np.asarray(input, float) - np.asarray(target, float)
+        return diff * diff, self.Record(diff)
+
+    def _backward(self, r, dl):
+        return 2 * r.diff * dl
+
+
+def hinge_inputs(rng, options):
+    yield "random", (rng.normal(0, 2, (4, 3)), rng.choice([-1.0, 1.0], (4, 3)))
+
+
+CASES = {{"StudentHinge": Cases(hinge_inputs, {{"margin": (1.0, 0.5)}})}}
+'''
+
+
+def _student_module(tmp_path, broken=False):
+    path = tmp_path / ("broken_losses.py" if broken else "mylosses.py")
+    ignore = "\n\n    def backward(self, grad_output=None):\n        return super().backward(None)"
+    path.write_text(STUDENT_MODULE.format(broken=ignore if broken else ""))
+    return path
+
+
+def test_module_option_checks_a_students_losses_by_file(tmp_path, capsys):
+    path = _student_module(tmp_path)
+    assert suite.main(["--module", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "StudentHinge" in out and "MSELoss" in out and "0 failed" in out
+    # StudentHinge: 3 reductions x 2 margins x 1 input kind; MSELoss: numloss's row, 6 cases
+    assert out.count("StudentHinge") == 6 and out.count("PASS") == 12
+    assert "MSELoss" in CASES and "StudentHinge" not in CASES  # the table is left as it was
+
+
+def test_module_option_explains_a_backward_that_ignores_grad_output(tmp_path, capsys):
+    path = _student_module(tmp_path, broken=True)
+    assert suite.main(["--module", str(path), "StudentHinge"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "it must multiply by grad_output" in out
+
+
+def test_module_option_by_name_from_the_current_directory(tmp_path):
+    _student_module(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "numloss.gradcheck", "--module", "mylosses", "StudentHinge"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("PASS") == 6 and "MSELoss" not in proc.stdout
+
+
+def test_module_option_says_what_is_missing(tmp_path, capsys):
+    path = tmp_path / "norows.py"
+    path.write_text(
+        STUDENT_MODULE.format(broken="").replace(
+            'CASES = {"StudentHinge"', 'ROWS = {"StudentHinge"'
+        )
+    )
+    with pytest.raises(SystemExit):
+        suite.main(["--module", str(path)])
+    err = capsys.readouterr().err
+    assert "no cases for StudentHinge" in err and "CASES = {'StudentHinge': Cases(" in err
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    with pytest.raises(SystemExit):
+        suite.main(["--module", str(empty)])
+    assert "defines no subclass of numloss.Loss" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        suite.main(["--module", "no_such_module_here"])
+    assert "No module named" in capsys.readouterr().err

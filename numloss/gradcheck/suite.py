@@ -5,23 +5,51 @@ by looking at ``numloss.__all__``: a new loss joins by being exported and by hav
 row in the table of `numloss.gradcheck.cases` (which options to try, on which inputs).
 It prints one row per loss, option combination and input kind, and exits with status 1
 if any row fails.
+
+Your own losses, without editing numloss
+----------------------------------------
+``python -m numloss.gradcheck --module mylosses`` imports ``mylosses`` (a module on the
+path, or a file: ``--module path/to/mylosses.py``) and checks every `numloss.Loss`
+subclass it defines, with the cases its module-level ``CASES`` dict gives, in the
+format of `numloss.gradcheck.cases`::
+
+    # mylosses.py
+    import numpy as np
+    import numloss as nl
+    from numloss.gradcheck.cases import Cases
+
+    class MyHinge(nl.Loss):
+        ...  # _forward and _backward, as CONTRIBUTING.md shows
+
+    def hinge_inputs(rng, options):  # yields (label, inputs)
+        yield "random", (rng.normal(0, 2, (4, 3)), rng.choice([-1.0, 1.0], (4, 3)))
+
+    CASES = {"MyHinge": Cases(hinge_inputs, {"margin": (1.0, 0.5)})}
+
+A class named like a numloss loss (your own ``BCELoss``) may leave out its row: it is
+checked on numloss's cases for that loss.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import importlib.util
+import os
 import sys
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
 from ..base import Loss
-from .cases import build, cases_for
+from .cases import CASES, Cases, build, cases_for
 from .checker import GradcheckResult, gradcheck
 
-__all__ = ["exported_losses", "main", "run_suite"]
+__all__ = ["exported_losses", "main", "module_losses", "run_suite"]
 
 
 def exported_losses() -> list[type[Loss]]:
@@ -54,19 +82,89 @@ def _describe(options: dict) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in options.items())
 
 
+def _import(name: str):
+    """A module by name (looked up from the current directory too) or by file path."""
+    if name.endswith(".py") or os.sep in name:
+        path = Path(name)
+        if not path.is_file():
+            raise ImportError(f"--module: no file {name}")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # so that its classes can be pickled and repr'd
+        spec.loader.exec_module(module)
+        return module
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return importlib.import_module(name)
+
+
+def module_losses(name: str) -> tuple[list[type[Loss]], dict[str, Cases]]:
+    """The `Loss` subclasses module `name` defines, and the cases rows its ``CASES`` gives.
+
+    Raises ValueError, saying what to add, when the module defines no loss or a loss has
+    no row (neither in the module's ``CASES`` nor, by its name, in numloss's).
+    """
+    module = _import(name)
+    classes = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, Loss)
+        and obj.__module__ == module.__name__
+        and not obj.__name__.startswith("_")
+    ]
+    if not classes:
+        raise ValueError(f"--module {name}: defines no subclass of numloss.Loss")
+    rows = dict(getattr(module, "CASES", {}))
+    for key, row in rows.items():
+        if not isinstance(row, Cases):
+            raise ValueError(
+                f"--module {name}: CASES[{key!r}] is a {type(row).__name__}; expected "
+                "numloss.gradcheck.cases.Cases(inputs, options)"
+            )
+    missing = [c.__name__ for c in classes if c.__name__ not in rows and c.__name__ not in CASES]
+    if missing:
+        raise ValueError(
+            f"--module {name}: no cases for {', '.join(missing)}; add to {module.__name__} "
+            f"CASES = {{{missing[0]!r}: Cases(inputs, options)}} with "
+            "from numloss.gradcheck.cases import Cases, where inputs(rng, options) yields "
+            "(label, inputs) pairs (see python -m numloss.gradcheck --help)"
+        )
+    return classes, rows
+
+
+@contextlib.contextmanager
+def _with_rows(rows: dict[str, Cases]):
+    """The cases table with `rows` added (or put in place of numloss's), for a while."""
+    saved = {k: CASES[k] for k in rows if k in CASES}
+    CASES.update(rows)
+    try:
+        yield
+    finally:
+        for k in rows:
+            del CASES[k]
+        CASES.update(saved)
+
+
 def run_suite(
-    losses: list[type[Loss]] | None = None, seed: int = 0
+    losses: list[type[Loss]] | None = None,
+    seed: int = 0,
+    cases: dict[str, Cases] | None = None,
 ) -> Iterator[tuple[str, str, str, GradcheckResult]]:
-    """Yield ``(loss name, options, input kind, result)`` for every case."""
+    """Yield ``(loss name, options, input kind, result)`` for every case.
+
+    ``cases`` adds rows to (or replaces rows of) the table, for losses of your own.
+    """
     rng = np.random.default_rng(seed)
-    for cls in exported_losses() + exported_layers() if losses is None else losses:
-        for options, drawn, kind, inputs in cases_for(cls, rng):
-            with warnings.catch_warnings():  # e.g. KLDivLoss's "mean" warning: known here
-                warnings.simplefilter("ignore", UserWarning)
-                loss = build(cls, drawn)
-            seed_here = int(rng.integers(2**31))
-            result = gradcheck(loss, *inputs, seed=seed_here)
-            yield cls.__name__, _describe(options), kind, result
+    with _with_rows(cases or {}):
+        for cls in exported_losses() + exported_layers() if losses is None else losses:
+            for options, drawn, kind, inputs in cases_for(cls, rng):
+                with warnings.catch_warnings():  # e.g. KLDivLoss's "mean" warning: known
+                    warnings.simplefilter("ignore", UserWarning)
+                    loss = build(cls, drawn)
+                seed_here = int(rng.integers(2**31))
+                result = gradcheck(loss, *inputs, seed=seed_here)
+                yield cls.__name__, _describe(options), kind, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,9 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed for inputs and options")
     parser.add_argument("-v", "--verbose", action="store_true", help="print kinks and failures")
+    parser.add_argument(
+        "--module",
+        metavar="MODULE",
+        help="check the Loss subclasses of your own module (a name or a .py file) instead, "
+        "with the cases of its CASES dict (see numloss.gradcheck.suite)",
+    )
     args = parser.parse_args(argv)
 
-    classes = exported_losses() + exported_layers()
+    classes, own_rows = exported_losses() + exported_layers(), {}
+    if args.module:
+        try:
+            classes, own_rows = module_losses(args.module)
+        except (ImportError, ValueError) as err:
+            parser.error(str(err))
     if args.losses:
         by_name = {c.__name__: c for c in classes}
         unknown = [n for n in args.losses if n not in by_name]
@@ -93,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(f"{'loss':<20} {'options':<58} {'inputs':<14} {'max rel err':>11} {'kinks':>5}  result")
     print("-" * 118)
-    for name, options, kind, result in run_suite(classes, seed=args.seed):
+    for name, options, kind, result in run_suite(classes, seed=args.seed, cases=own_rows):
         rows.append(result)
         verdict = "PASS" if result else "FAIL"
         print(
