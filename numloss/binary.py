@@ -99,33 +99,44 @@ class BCELoss(_WeightedBinaryLoss):
         p: np.ndarray  # the probabilities
         y: np.ndarray  # the labels
         w: np.ndarray | None  # the element weight
-        p_free: np.ndarray  # where log p is not clamped (log p > -100)
-        q_free: np.ndarray  # where log(1 - p) is not clamped
 
     def _forward(self, input, target):
         p, y = same_shape_floats(self.inputs, input, target)
         check_probabilities("input", p)  # in [0, 1], else: "use BCEWithLogitsLoss"
         check_soft_labels("target", y)
-        with np.errstate(divide="ignore"):  # log 0 = -inf, then clamped to -100
-            log_p = np.maximum(np.log(p), -100)
-            log_q = np.maximum(np.log1p(-p), -100)  # log(1 - p)
-        losses = -(y * log_p + (1 - y) * log_q)
         w = self._weight_like(p)
-        if w is not None:
-            losses *= w
-        return losses, self.Record(p, y, w, p_free=log_p > -100, q_free=log_q > -100)
+        losses = blockwise(self._losses, p.shape, p.dtype, p, y, w)  # a block at a time
+        return losses, self.Record(p, y, w)
+
+    @staticmethod
+    def _clamped_logs(p):
+        """log p and log(1 - p), each clamped at -100 (log 0 = -inf becomes -100)."""
+        with np.errstate(divide="ignore"):
+            return np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+
+    @staticmethod
+    def _losses(p, y, w):
+        log_p, log_q = BCELoss._clamped_logs(p)  # log p, log(1 - p)
+        losses = -(y * log_p + (1 - y) * log_q)
+        return losses if w is None else losses * w
 
     def _backward(self, r, dl):
+        return blockwise(self._gradient, r.p.shape, r.p.dtype, r.p, r.y, r.w, dl)
+
+    @staticmethod
+    def _gradient(p, y, w, dl):
+        log_p, log_q = BCELoss._clamped_logs(p)
+        p_free, q_free = log_p > -100, log_q > -100  # where the logs are not clamped
         # chain rule: dL/dp = c dl/dp with c = w dL/dl, put in the numerators before the
         # division: alone, y / p overflows float32 for p < 3e-39 (and inf * 0 = nan where
         # c = 0) although c y / p is finite
-        c = dl if r.w is None else r.w * dl
+        c = dl if w is None else w * dl
         # d/dp [-y log p] = -y / p   (0 where log p is clamped; inf only where the true
         # value is beyond the float's range, as at p = 1e-44 in float32 with c = 1)
         with np.errstate(over="ignore"):
-            grad = np.divide(-r.y * c, r.p, out=np.zeros_like(r.p), where=r.p_free)
+            grad = np.divide(-y * c, p, out=np.zeros_like(p), where=p_free)
         # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p)   (0 where clamped)
-        grad += np.divide((1 - r.y) * c, 1 - r.p, out=np.zeros_like(r.p), where=r.q_free)
+        grad += np.divide((1 - y) * c, 1 - p, out=np.zeros_like(p), where=q_free)
         return grad
 
 
@@ -264,15 +275,24 @@ class MSELoss(Loss):
     """
 
     class Record(NamedTuple):
-        diff: np.ndarray  # x - y
+        x: np.ndarray  # the input
+        y: np.ndarray  # the target
 
     def _forward(self, input, target):
         x, y = same_shape_floats(self.inputs, input, target)
+        return blockwise(self._losses, x.shape, x.dtype, x, y), self.Record(x, y)
+
+    @staticmethod
+    def _losses(x, y):
         diff = x - y
-        return diff * diff, self.Record(diff)  # l = (x - y)^2
+        return diff * diff  # l = (x - y)^2
 
     def _backward(self, r, dl):
-        return 2 * r.diff * dl  # dl/dx = 2 (x - y), times dL/dl
+        return blockwise(self._gradient, r.x.shape, r.x.dtype, r.x, r.y, dl)
+
+    @staticmethod
+    def _gradient(x, y, dl):
+        return 2 * (x - y) * dl  # dl/dx = 2 (x - y), times dL/dl
 
 
 class FocalLoss(Loss):
@@ -324,6 +344,12 @@ class FocalLoss(Loss):
     """
 
     class Record(NamedTuple):
+        x: np.ndarray  # the logits
+        y: np.ndarray  # the labels 0/1 (the Parts below are made from x and y per block)
+
+    class Parts(NamedTuple):
+        """The formula's quantities on a block of rows, for forward and backward alike."""
+
         s: np.ndarray  # 2y - 1: +1 for positives, -1 for negatives
         p_t: np.ndarray  # sigmoid(u), the probability of the truth
         q: np.ndarray  # 1 - p_t = sigmoid(-u), computed directly
@@ -340,24 +366,35 @@ class FocalLoss(Loss):
         x, y = same_shape_floats(self.inputs, input, target)
         check_binary_labels("target", y)
         warn_if_probabilities_for_logits("input", x, "FocalLoss")
+        losses = blockwise(self._losses, x.shape, x.dtype, x, y)  # a block at a time
+        return losses, self.Record(x, y)
+
+    def _parts(self, x, y) -> Parts:
         s = 2 * y - 1  # +1 for positives, -1 for negatives
         u = s * x  # the margin: > 0 when the prediction is right
         p_t, q = sigmoid_pair(u)  # sigmoid(u), sigmoid(-u)
         ce = softplus(-u)  # -log p_t
         q_gamma = q**self.gamma  # (1 - p_t)^gamma
-        losses = q_gamma * ce
         alpha_t = None
         if self.alpha is not None:
             alpha_t = np.where(y == 1, self.alpha, 1 - self.alpha).astype(x.dtype)
-            losses *= alpha_t
-        return losses, self.Record(s, p_t, q, ce, q_gamma, alpha_t)
+        return self.Parts(s, p_t, q, ce, q_gamma, alpha_t)
+
+    def _losses(self, x, y):
+        f = self._parts(x, y)
+        losses = f.q_gamma * f.ce  # l = alpha_t q^gamma ce
+        return losses if f.alpha_t is None else losses * f.alpha_t
 
     def _backward(self, r, dl):
+        return blockwise(self._gradient, r.x.shape, r.x.dtype, r.x, r.y, dl)
+
+    def _gradient(self, x, y, dl):
+        f = self._parts(x, y)
         # dl/du = -alpha_t q^gamma [q + gamma sigmoid(u) ce], with sigmoid(u) = p_t
-        grad = r.q + self.gamma * r.p_t * r.ce
-        grad *= -r.q_gamma
-        if r.alpha_t is not None:
-            grad *= r.alpha_t
-        grad *= r.s  # dl/dx = s dl/du
+        grad = f.q + self.gamma * f.p_t * f.ce
+        grad *= -f.q_gamma
+        if f.alpha_t is not None:
+            grad *= f.alpha_t
+        grad *= f.s  # dl/dx = s dl/du
         grad *= dl
         return grad

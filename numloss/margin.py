@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._blocks import blockwise, class_gather, class_put, class_sum, for_blocks
 from ._classes import (
     as_class_weight,
     batched,
@@ -87,8 +88,8 @@ class HingeLoss(_BinaryMarginLoss):
     """
 
     class Record(NamedTuple):
+        f: np.ndarray  # the scores
         y: np.ndarray  # the labels -1/+1
-        inside: np.ndarray  # [u < margin], u = y f: where the hinge is not flat
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean"):
         super().__init__(reduction)
@@ -96,12 +97,18 @@ class HingeLoss(_BinaryMarginLoss):
 
     def _forward(self, input, target):
         f, y = self._scores_and_labels(input, target)
+        return blockwise(self._losses, f.shape, f.dtype, f, y), self.Record(f, y)
+
+    def _losses(self, f, y):
         u = y * f  # the margin of each prediction
-        losses = np.maximum(self.margin - u, 0)  # l = max(0, margin - u)
-        return losses, self.Record(y, inside=u < self.margin)
+        return np.maximum(self.margin - u, 0)  # l = max(0, margin - u)
 
     def _backward(self, r, dl):
-        return np.where(r.inside, -r.y, 0) * dl  # dl/df = -y [u < margin]
+        return blockwise(self._gradient, r.f.shape, r.f.dtype, r.f, r.y, dl)
+
+    def _gradient(self, f, y, dl):
+        inside = y * f < self.margin  # [u < margin]: where the hinge is not flat
+        return np.where(inside, -y, 0) * dl  # dl/df = -y [u < margin]
 
 
 class SquaredHingeLoss(_BinaryMarginLoss):
@@ -130,8 +137,8 @@ class SquaredHingeLoss(_BinaryMarginLoss):
     """
 
     class Record(NamedTuple):
+        f: np.ndarray  # the scores
         y: np.ndarray  # the labels -1/+1
-        g: np.ndarray  # max(0, margin - y f)
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean"):
         super().__init__(reduction)
@@ -139,11 +146,20 @@ class SquaredHingeLoss(_BinaryMarginLoss):
 
     def _forward(self, input, target):
         f, y = self._scores_and_labels(input, target)
-        g = np.maximum(self.margin - y * f, 0)  # g = max(0, margin - y f)
-        return g * g, self.Record(y, g)
+        return blockwise(self._losses, f.shape, f.dtype, f, y), self.Record(f, y)
+
+    def _g(self, f, y):
+        return np.maximum(self.margin - y * f, 0)  # g = max(0, margin - y f)
+
+    def _losses(self, f, y):
+        g = self._g(f, y)
+        return g * g  # l = g^2
 
     def _backward(self, r, dl):
-        return -2 * r.g * r.y * dl + 0.0  # dl/df = -2 y g  (+ 0.0 turns -0 into 0)
+        return blockwise(self._gradient, r.f.shape, r.f.dtype, r.f, r.y, dl)
+
+    def _gradient(self, f, y, dl):
+        return -2 * self._g(f, y) * y * dl + 0.0  # dl/df = -2 y g  (+ 0.0 turns -0 into 0)
 
 
 class SoftMarginLoss(_BinaryMarginLoss):
@@ -172,16 +188,24 @@ class SoftMarginLoss(_BinaryMarginLoss):
     """
 
     class Record(NamedTuple):
+        x: np.ndarray  # the scores
         y: np.ndarray  # the labels -1/+1
-        u: np.ndarray  # y x, the margin
 
     def _forward(self, input, target):
         x, y = self._scores_and_labels(input, target)
-        u = y * x  # exact, since y = ±1
-        return softplus(-u), self.Record(y, u)  # l = softplus(-u)
+        return blockwise(self._losses, x.shape, x.dtype, x, y), self.Record(x, y)
+
+    @staticmethod
+    def _losses(x, y):
+        u = y * x  # the margin, exact since y = ±1
+        return softplus(-u)  # l = softplus(-u)
 
     def _backward(self, r, dl):
-        return -r.y * sigmoid(-r.u) * dl  # dl/dx = -y sigmoid(-y x)
+        return blockwise(self._gradient, r.x.shape, r.x.dtype, r.x, r.y, dl)
+
+    @staticmethod
+    def _gradient(x, y, dl):
+        return -y * sigmoid(-(y * x)) * dl  # dl/dx = -y sigmoid(-y x)
 
 
 class MultiMarginLoss(Loss):
@@ -218,9 +242,9 @@ class MultiMarginLoss(Loss):
     """
 
     class Record(NamedTuple):
+        x: np.ndarray  # the scores, (N, C): h+ is made from them a block of rows at a time
         y: np.ndarray  # the class index, shaped (N, 1)
-        w_y: np.ndarray | int  # the target class's weight (1 without weights)
-        h_plus: np.ndarray  # max(0, h_i), with 0 at i = y
+        w_y: np.ndarray  # the target class's weight (1 without weights), shaped (N, 1)
         unbatched: bool  # the input was one (C,) sample
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
@@ -239,21 +263,38 @@ class MultiMarginLoss(Loss):
         w = class_weight(self.weight, x)
         t = index_targets(target, x, w, ignore_index=None)
         C = x.shape[1]
+        losses = np.empty(x.shape[:1], x.dtype)
+
+        def block(rows):  # l_n = w_y sum_i (h_i+)^p / C, a block of rows at a time
+            h_plus = self._h_plus(x[rows], t.y[rows])
+            powered = h_plus if self.p == 1 else h_plus * h_plus
+            losses[rows] = (t.w_y[rows] * class_sum(powered) / C)[:, 0]
+
+        for_blocks(block, x.shape[0], x[:1].nbytes)
+        return unbatched(losses, was_unbatched), self.Record(x, t.y, t.w_y, was_unbatched)
+
+    def _h_plus(self, x, y):
+        """h_i+ = max(0, h_i), h_i = margin - x_y + x_i, with 0 at i = y, on a block of rows."""
         # h_i = margin - x_y + x_i, as (x_i - x_y) + margin: x_i - x_y is exact when the
         # scores are close, where margin - x_y would round at the scores' size (1e4)
-        h = x - np.take_along_axis(x, t.y, axis=1) + self.margin
-        np.put_along_axis(h, t.y, 0.0, axis=1)  # the sum skips i = y
-        h_plus = np.maximum(h, 0)
-        losses = (t.w_y * (h_plus if self.p == 1 else h_plus * h_plus)).sum(axis=1) / C
-        return unbatched(losses, was_unbatched), self.Record(t.y, t.w_y, h_plus, was_unbatched)
+        h = x - class_gather(x, y) + self.margin
+        class_put(h, y, 0.0)  # the sum skips i = y
+        return np.maximum(h, 0, out=h)
 
     def _backward(self, r, dl):
-        C = r.h_plus.shape[1]
-        if self.p == 1:
-            grad = (r.h_plus > 0).astype(r.h_plus.dtype)  # d max(0, h)/dh = [h > 0]
-        else:
-            grad = 2 * r.h_plus  # d max(0, h)^2/dh = 2 h+
-        grad *= r.w_y / C  # dl/dx_i for i != y: w_y p (h_i+)^(p-1) / C
-        np.put_along_axis(grad, r.y, -grad.sum(axis=1, keepdims=True), axis=1)  # dl/dx_y
-        grad *= over_classes(dl)  # chain rule, dL/dl_n for every class of sample n
+        C = r.x.shape[1]
+        dl = over_classes(dl)  # dL/dl_n for every class of sample n
+        grad = np.empty_like(r.x)
+
+        def block(rows):
+            h_plus, g = self._h_plus(r.x[rows], r.y[rows]), grad[rows]
+            if self.p == 1:
+                np.greater(h_plus, 0, out=g)  # d max(0, h)/dh = [h > 0]
+            else:
+                np.multiply(h_plus, 2, out=g)  # d max(0, h)^2/dh = 2 h+
+            g *= r.w_y[rows] / C  # dl/dx_i for i != y: w_y p (h_i+)^(p-1) / C
+            class_put(g, r.y[rows], -class_sum(g))  # dl/dx_y = -sum_{i != y} dl/dx_i
+            g *= dl if np.ndim(dl) == 0 else dl[rows]  # chain rule
+
+        for_blocks(block, r.x.shape[0], r.x[:1].nbytes)
         return unbatched(grad, r.unbatched)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._blocks import for_blocks
 from ._validate import check_choice, check_option, check_sign_labels, same_shape_floats
 from .base import Loss
 
@@ -149,9 +150,9 @@ class TripletMarginLoss(Loss):
     differentiable = ("anchor", "positive", "negative")
 
     class Record(NamedTuple):
-        v_ap: np.ndarray  # a - p + eps
-        v_an: np.ndarray  # a - n + eps
-        v_pn: np.ndarray | None  # p - n + eps (with swap)
+        a: np.ndarray  # the anchors, (N, D) or (D,): each v is made a block of rows at a time
+        p: np.ndarray  # the positives
+        n: np.ndarray  # the negatives
         d_ap: np.ndarray  # d(a, p)
         d_an: np.ndarray  # d(a, n)
         d_pn: np.ndarray | None  # d(p, n) (with swap)
@@ -180,29 +181,63 @@ class TripletMarginLoss(Loss):
         a, p, n = same_shape_floats(self.inputs, anchor, positive, negative)
         if a.ndim not in (1, 2) or a.shape[-1] == 0:
             raise ValueError(f"anchor: expected shape (D,) or (N, D) with D >= 1; got {a.shape}")
-        v_ap, v_an = a - p + self.eps, a - n + self.eps
-        d_ap, d_an = p_norm(v_ap, self.p), p_norm(v_an, self.p)
-        v_pn = d_pn = None
+        rows_a, rows_p, rows_n = _rows(a), _rows(p), _rows(n)  # (N, D); (D,) as one row
+        d_ap, d_an = np.empty(len(rows_a), a.dtype), np.empty(len(rows_a), a.dtype)
+        d_pn = np.empty(len(rows_a), a.dtype) if self.swap else None
+
+        def block(rows):  # the distances, a block of rows at a time
+            v_ap, v_an, v_pn = self._differences(rows_a[rows], rows_p[rows], rows_n[rows])
+            d_ap[rows], d_an[rows] = p_norm(v_ap, self.p), p_norm(v_an, self.p)
+            if self.swap:
+                d_pn[rows] = p_norm(v_pn, self.p)
+
+        for_blocks(block, len(rows_a), 3 * rows_a[:1].nbytes)
+        d_ap, d_an = d_ap.reshape(a.shape[:-1]), d_an.reshape(a.shape[:-1])  # () for (D,)
         swapped = np.zeros(d_an.shape, dtype=bool)
         d_neg = d_an
         if self.swap:  # the harder negative: p is closer to n than a is
-            v_pn = p - n + self.eps
-            d_pn = p_norm(v_pn, self.p)
+            d_pn = d_pn.reshape(a.shape[:-1])
             swapped = d_pn < d_an
             d_neg = np.where(swapped, d_pn, d_an)
         gap = self.margin + d_ap - d_neg
-        record = self.Record(v_ap, v_an, v_pn, d_ap, d_an, d_pn, swapped, active=gap > 0)
+        record = self.Record(a, p, n, d_ap, d_an, d_pn, swapped, active=gap > 0)
         return np.maximum(gap, 0), record
 
+    def _differences(self, a, p, n):
+        """v_ap = a - p + eps, v_an = a - n + eps and (with swap) v_pn = p - n + eps."""
+        v_pn = p - n + self.eps if self.swap else None
+        return a - p + self.eps, a - n + self.eps, v_pn
+
     def _backward(self, r, dl):
-        scale = (r.active * dl)[..., None]  # A times the upstream gradient
-        g_ap = p_norm_gradient(r.v_ap, r.d_ap, self.p)
-        g_an = np.where(r.swapped[..., None], 0, p_norm_gradient(r.v_an, r.d_an, self.p))
-        d_a = g_ap - g_an  # d/da [d(a,p) - d(a,n)]
-        d_p = -g_ap  # d/dp d(a,p), with a minus sign from v_ap = a - p
-        d_n = g_an  # d/dn [-d(a,n)]
-        if self.swap:  # rows that took -d(p,n) instead of -d(a,n)
-            g_pn = np.where(r.swapped[..., None], p_norm_gradient(r.v_pn, r.d_pn, self.p), 0)
-            d_p = d_p - g_pn
-            d_n = d_n + g_pn
-        return d_a * scale, d_p * scale, d_n * scale
+        scale = _per_row(r.active * dl)  # A dL/dl, one per row
+        a, p, n = _rows(r.a), _rows(r.p), _rows(r.n)
+        d_ap, d_an, swapped = _per_row(r.d_ap), _per_row(r.d_an), _per_row(r.swapped)
+        d_pn = None if r.d_pn is None else _per_row(r.d_pn)
+        d_a, d_p, d_n = (np.empty_like(a) for _ in range(3))
+
+        def block(rows):  # the gradients, a block of rows at a time
+            v_ap, v_an, v_pn = self._differences(a[rows], p[rows], n[rows])
+            g_ap = p_norm_gradient(v_ap, d_ap[rows, 0], self.p)
+            g_an = np.where(swapped[rows], 0, p_norm_gradient(v_an, d_an[rows, 0], self.p))
+            d_a[rows] = g_ap - g_an  # d/da [d(a,p) - d(a,n)]
+            d_p[rows] = -g_ap  # d/dp d(a,p), with a minus sign from v_ap = a - p
+            d_n[rows] = g_an  # d/dn [-d(a,n)]
+            if self.swap:  # rows that took -d(p,n) instead of -d(a,n)
+                g_pn = np.where(swapped[rows], p_norm_gradient(v_pn, d_pn[rows, 0], self.p), 0)
+                d_p[rows] -= g_pn
+                d_n[rows] += g_pn
+            for d in (d_a, d_p, d_n):
+                d[rows] *= scale[rows]  # chain rule: times A dL/dl
+
+        for_blocks(block, len(a), 3 * a[:1].nbytes)
+        return d_a.reshape(r.a.shape), d_p.reshape(r.a.shape), d_n.reshape(r.a.shape)
+
+
+def _rows(v: np.ndarray) -> np.ndarray:
+    """Embeddings as rows: (N, D) as it is, one (D,) vector as (1, D)."""
+    return v.reshape(-1, v.shape[-1])
+
+
+def _per_row(v) -> np.ndarray:
+    """A quantity per triplet, (N,) or () for one, as a column (N, 1)."""
+    return np.reshape(v, (-1, 1))
