@@ -244,23 +244,31 @@ def multi_margin_near_kink(inputs, options):
 
 
 # -- multi-class losses -------------------------------------------------------------------------
+def _spatial(rng):
+    """() for (N, C), or (2,) for a quarter of the draws: (N, C, d1), one per pixel."""
+    return (2,) if rng.random() < 0.25 else ()
+
+
 def cross_entropy_make(rng, n, c, scale, options, offset=0.0):
-    z = offset + scale * rng.normal(size=(n, c))
+    d = _spatial(rng)
+    z = offset + scale * rng.normal(size=(n, c, *d))
     if options.get("ignore_index", -100) == -100 and rng.random() < 0.5:
-        return z, nl.softmax(scale * rng.normal(size=(n, c)), axis=1)  # probability targets
-    return z, rng.integers(0, c, n)  # class indices (ignore_index=1 ignores the 1s)
+        return z, nl.softmax(scale * rng.normal(size=(n, c, *d)), axis=1)  # probabilities
+    return z, rng.integers(0, c, (n, *d))  # class indices (ignore_index=1 ignores the 1s)
 
 
 def _coefficients(inputs, options):
     """B (dense, N x C) and a = sum_c B_c of cross-entropy, from the formula."""
     z, t = _f(inputs[0]), np.asarray(inputs[1])
     C, e = z.shape[1], options.get("label_smoothing", 0.0)
-    w = _class_weight(options, C)
+    along = (1, C) + (1,) * (z.ndim - 2)  # a per-class vector along dimension 1
+    w = _class_weight(options, C).reshape(along)
     if t.dtype.kind == "f":
         B = ((1 - e) * t + e / C) * w
     else:
         kept = (t != options.get("ignore_index", -100))[:, None]
-        B = ((1 - e) * (np.arange(C) == t[:, None]) + e / C) * w * kept
+        one_hot = np.arange(C).reshape(along) == t[:, None]
+        B = ((1 - e) * one_hot + e / C) * w * kept
     return B, B.sum(axis=1, keepdims=True)
 
 
@@ -279,8 +287,9 @@ def cross_entropy_scales(inputs, options):
 
 
 def nll_make(rng, n, c, scale, options, offset=0.0):
-    x = nl.log_softmax(offset + scale * rng.normal(size=(n, c)), axis=1)
-    return x, rng.integers(0, c, n)
+    d = _spatial(rng)
+    x = nl.log_softmax(offset + scale * rng.normal(size=(n, c, *d)), axis=1)
+    return x, rng.integers(0, c, (n, *d))
 
 
 # -- information --------------------------------------------------------------------------------
