@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "default",
-    max_examples=12,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,
@@ -53,7 +53,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "long",
-    max_examples=120,
+    max_examples=1000,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
