@@ -281,6 +281,23 @@ def test_numpy_scalars_are_accepted_for_options(cls):
     assert reference(*inputs) == make()(*inputs)
 
 
+def test_the_options_pytorch_accepts_and_rejects():
+    """MultiMarginLoss(p=2.0) is p=2; TripletMarginLoss takes any p > 0 (its gradient is
+    the general p-norm's) and rejects margin <= 0, as PyTorch does, with the reason."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 3)), np.array([0, 2, 1, 0])
+    assert nl.MultiMarginLoss(p=2.0).p == 2
+    assert nl.MultiMarginLoss(p=2.0)(x, y) == nl.MultiMarginLoss(p=2)(x, y)
+    a, pos, neg = (rng.normal(size=(4, 3)) for _ in range(3))
+    for p in (0.5, 1.5, 2.5, np.float32(3.0)):
+        assert nl.gradcheck(nl.TripletMarginLoss(p=p), a, pos, neg)
+    for margin in (0.0, -1.0):
+        with pytest.raises(ValueError, match="margin: TripletMarginLoss expects margin > 0"):
+            nl.TripletMarginLoss(margin=margin)
+    with pytest.raises(ValueError, match="p > 0"):
+        nl.TripletMarginLoss(p=0)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="needs base.py: prefix constructor errors with the loss's name (see issue 11's report)",
