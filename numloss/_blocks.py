@@ -13,8 +13,11 @@ computed by the same operations in any block, so the result does not depend on t
 block size: it is the same, bit for bit, as one whole-array pass.
 
 Blocks are ranges of the first dimension (rows of an (N, C) input, elements of an (N,)
-one). Much smaller blocks lose to Python's overhead per NumPy call: at C = 1000, 64 KB
-blocks took 1.8 times as long as 1 MB blocks.
+one), so an input with few, huge rows (2 rows of 10^7 numbers) gets huge blocks: right,
+but neither small nor in the cache. A formula that keeps several temporaries of a block
+alive wants small blocks (`BLOCK_BYTES`, 256 KB: all of them stay in the cache); the
+softmax, which keeps none, wants `LARGE_BLOCK_BYTES`, since each block costs Python a
+dozen NumPy calls (at C = 10, 1 MB blocks took 6.6 ms where 256 KB took 8.2).
 
 Threads
 -------
@@ -42,7 +45,7 @@ import numpy as np
 
 __all__ = [
     "BLOCK_BYTES",
-    "ELEMENTWISE_BLOCK_BYTES",
+    "LARGE_BLOCK_BYTES",
     "MIN_BLOCK_BYTES",
     "THREADS_MIN_BYTES",
     "blockwise",
@@ -56,13 +59,13 @@ __all__ = [
     "set_threads",
 ]
 
-BLOCK_BYTES = 1 << 20
-"""At most about this many bytes of input per block: a block's passes stay in the L2 cache."""
+BLOCK_BYTES = 256 << 10
+"""At most about this many bytes of input per block: the several temporaries a formula
+keeps of a block all stay in the cache (BCE with logits on 10^7 float64 numbers took
+69 ms in 256 KB blocks, 85 ms in 1 MB blocks)."""
 
-ELEMENTWISE_BLOCK_BYTES = 256 << 10
-"""`blockwise`'s blocks are smaller: an element-wise formula keeps several temporaries of
-a block alive at once, and at 256 KB they all stay in the cache (BCE with logits took
-85 ms at 1 MB blocks, 69 ms at 256 KB, on 10^7 float64 numbers)."""
+LARGE_BLOCK_BYTES = 1 << 20
+"""The blocks of a pass that keeps no temporary of a block's size (the softmax)."""
 
 MIN_BLOCK_BYTES = 64 << 10
 """A block is also at most an eighth of the input, but not below this: a block's
@@ -131,9 +134,10 @@ def blockwise(f: Callable[..., np.ndarray], shape: tuple, dtype, *arrays) -> np.
 
     Each argument is an array that broadcasts to `shape` (an element weight, a per-class
     weight, an upstream gradient), a scalar, or None; `f` receives each array's block of
-    rows (a view), the others as they are, and returns the block of the result. So `f`
-    is the element-wise formula as one would write it for the whole array, and its
-    temporaries are the size of a block.
+    rows (a view; a float array of another dtype, such as a float64 weight for float32
+    inputs, cast to `dtype` a block at a time), the others as they are, and returns the
+    block of the result. So `f` is the element-wise formula as one would write it for the
+    whole array, computed in `dtype`, and its temporaries are the size of a block.
     """
     out = np.empty(shape, dtype=dtype)
     if out.ndim == 0:  # a single number: one block, no rows to cut
@@ -142,14 +146,19 @@ def blockwise(f: Callable[..., np.ndarray], shape: tuple, dtype, *arrays) -> np.
     full = [_broadcast(a, shape) for a in arrays]
 
     def work(rows: slice) -> None:
-        out[rows] = f(*(a if _scalar(a) else a[rows] for a in full))
+        out[rows] = f(*(a if _scalar(a) else _as(a[rows], out.dtype) for a in full))
 
-    for_blocks(work, shape[0], out[:1].nbytes, ELEMENTWISE_BLOCK_BYTES)
+    for_blocks(work, shape[0], out[:1].nbytes)
     return out
 
 
 def _scalar(a) -> bool:
     return a is None or np.ndim(a) == 0
+
+
+def _as(block: np.ndarray, dtype) -> np.ndarray:
+    """A float block in `dtype` (a copy of the block only when it is of another float dtype)."""
+    return block.astype(dtype) if block.dtype.kind == "f" and block.dtype != dtype else block
 
 
 def _broadcast(a, shape: tuple):

@@ -41,12 +41,15 @@ class _WeightedBinaryLoss(Loss):
         self.weight = as_weight("weight", weight)
 
     def _weight_like(self, x: np.ndarray):
-        """The weight cast to x's dtype, checked to broadcast to x's shape (or None)."""
+        """The weight, checked to broadcast to x's shape (or None).
+
+        Not cast to x's dtype here: a float32 copy of an element weight would be one more
+        array of the input's size; `blockwise` casts it a block at a time.
+        """
         if self.weight is None:
             return None
-        return check_weight(
-            "weight", self.weight, x.shape, x.dtype, f"broadcastable to the input's shape {x.shape}"
-        )
+        where = f"broadcastable to the input's shape {x.shape}"
+        return check_weight("weight", self.weight, x.shape, self.weight.dtype, where)
 
 
 class BCELoss(_WeightedBinaryLoss):
@@ -239,11 +242,11 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
         if self.pos_weight is None:
             return None
         width = x.shape[-1] if x.ndim else 1
-        return check_weight(
+        return check_weight(  # not cast here either (see _weight_like)
             "pos_weight",
             self.pos_weight,
             x.shape,
-            x.dtype,
+            self.pos_weight.dtype,
             f"of length {width} (one per class, the input's last dimension) or broadcastable "
             f"to the input's shape {x.shape}",
         )

@@ -139,10 +139,15 @@ class ProbabilityCoefficients(NamedTuple):
     w: np.ndarray | None  # the class weight along dimension 1, (1, C, 1, ...), or None
 
     def rows(self, rows: slice) -> np.ndarray:
-        """B on a block of rows of t."""
+        """B on a block of rows of t (one temporary of the block's size, or none)."""
         e, t = self.smoothing, self.t[rows]
-        B = (1 - e) * t + e / t.shape[1] if e else t
-        return B if self.w is None else B * self.w
+        if not e:
+            return t if self.w is None else t * self.w
+        B = (1 - e) * t
+        B += e / t.shape[1]
+        if self.w is not None:
+            B *= self.w
+        return B
 
 
 def leader_gradient(a, B_lead, rest):

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import class_max, class_put, class_sum, for_blocks
+from ._blocks import LARGE_BLOCK_BYTES, class_max, class_put, class_sum, for_blocks
 from ._validate import as_float_array
 
 __all__ = [
@@ -186,7 +186,7 @@ def softmax_parts(z: np.ndarray, axis: int = -1, shifted=None) -> SoftmaxParts:
         class_put(e, leader[rows], 0.0)  # ... set to 0 (after exp: exp(-inf) is slow)
         rest[rows] = class_sum(e)  # rest = sum_{k != leader} e^(z_k - m)
 
-    for_blocks(block, z3.shape[0], z3[:1].nbytes)
+    for_blocks(block, z3.shape[0], z3[:1].nbytes, LARGE_BLOCK_BYTES)  # no block temporaries
     shape = z.shape[:axis] + (1,) + z.shape[axis + 1 :]
     return SoftmaxParts(
         m.reshape(shape), leader.reshape(shape), exps.reshape(z.shape), rest.reshape(shape)

@@ -1,0 +1,101 @@
+"""numloss._blocks: the block loop gives the whole-array answer, bit for bit, on one thread
+or two."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from test_memory import memory_cases
+
+from numloss import _blocks
+from numloss.gradcheck.suite import exported_losses
+
+
+@pytest.fixture
+def two_threads():
+    _blocks.set_threads(2)
+    try:
+        yield
+    finally:
+        _blocks.set_threads(1)
+
+
+@pytest.mark.parametrize("rows, row_bytes", [(0, 8), (1, 8), (10, 8), (10**6, 8), (7, 3 << 20)])
+def test_row_blocks_cover_every_row_once_in_order(rows, row_bytes):
+    blocks = _blocks.row_blocks(rows, row_bytes)
+    covered = [i for b in blocks for i in range(b.start, b.stop)]
+    assert covered == list(range(rows))
+    assert all(b.stop > b.start for b in blocks)
+    for b in blocks:  # at most BLOCK_BYTES, unless a single row is larger
+        assert (b.stop - b.start) * row_bytes <= max(_blocks.BLOCK_BYTES, row_bytes)
+
+
+def test_a_small_input_is_one_block_and_a_mid_sized_one_eight():
+    assert len(_blocks.row_blocks(1000, 8)) == 1  # 8 KB: one block
+    assert len(_blocks.row_blocks(128 * 1024, 8)) == 8  # 1 MB: eighths of 128 KB
+
+
+def _formula(x, y, w, dl):
+    """An element-wise chain with a broadcast weight, a scalar and a None."""
+    t = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+    t *= y
+    return t * dl if w is None else t * w * dl
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (300_000,), (4096, 64), (3, 50_000, 2)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blockwise_is_the_whole_array_formula_bit_for_bit(shape, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 3, shape).astype(dtype)
+    y = rng.uniform(size=shape).astype(dtype)
+    w = rng.uniform(0.5, 2, shape[-1:]) if shape else None  # float64, broadcast
+    whole = _formula(x, y, None if w is None else w.astype(dtype), dtype(0.25))
+    blocks = _blocks.blockwise(_formula, shape, dtype, x, y, w, dtype(0.25))
+    assert blocks.dtype == dtype and blocks.shape == shape
+    np.testing.assert_array_equal(blocks, whole)
+
+
+def test_set_threads_checks_its_argument():
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="positive integer"):
+            _blocks.set_threads(bad)
+    assert _blocks.get_threads() == 1
+
+
+def test_two_threads_do_share_the_blocks(two_threads):
+    seen = set()
+
+    def work(rows):
+        seen.add(threading.get_ident())
+        np.exp(np.ones(200_000))  # long enough for the other thread to take a block
+
+    _blocks.for_blocks(work, 64, _blocks.THREADS_MIN_BYTES // 8)
+    assert len(seen) == 2
+
+
+def _run(cls, options, inputs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # KLDivLoss's "mean"
+        loss = cls(**options)
+        value = loss(*inputs)
+        grad = loss.backward()
+    return value, grad if isinstance(grad, tuple) else (grad,)
+
+
+@pytest.mark.parametrize("cls", exported_losses(), ids=lambda c: c.__name__)
+def test_two_threads_give_one_threads_results_bit_for_bit(cls):
+    """The first option combination and the richest one of each loss, at 8 MB of input."""
+    cases = list(memory_cases(cls, np.float64))
+    for options, where, inputs in (cases[0], cases[-1]):
+        value, grads = _run(cls, options, inputs)
+        _blocks.set_threads(2)
+        try:
+            value2, grads2 = _run(cls, options, inputs)
+        finally:
+            _blocks.set_threads(1)
+        assert value2 == value, where
+        for g, g2 in zip(grads, grads2, strict=True):
+            np.testing.assert_array_equal(g2, g, err_msg=where)
