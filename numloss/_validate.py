@@ -314,6 +314,12 @@ ROWS_TOLERANCE = float(np.sqrt(np.finfo(np.float32).eps))
 square root of float32's epsilon (3.5e-4), plus C float32 roundings for C classes, so
 that targets made in float32 (say by a framework) and cast to float64 pass."""
 
+
+def _rows_tolerance(num_classes: int) -> float:
+    """`ROWS_TOLERANCE` plus one float32 rounding per class summed."""
+    return ROWS_TOLERANCE + num_classes * float(np.finfo(np.float32).eps)
+
+
 PROBABILITIES_FOR_LOGITS_MIN_SIZE = 16
 """BCEWithLogitsLoss warns about an input that lies in [0, 1] only from this many
 elements on: a few logits can all lie in [0, 1] by chance, 16 of them hardly ever."""
@@ -405,7 +411,7 @@ def warn_if_softmax_applied(name: str, z: np.ndarray, row_max: np.ndarray) -> No
     if z.size == 0 or C < 2 or row_max.max() > 1 or z.min() < 0:
         return
     sums = z.sum(axis=1)
-    if np.all(np.abs(sums - 1) <= ROWS_TOLERANCE + C * np.finfo(np.float32).eps):
+    if np.all(np.abs(sums - 1) <= _rows_tolerance(C)):
         warn(
             f"CrossEntropyLoss: {name}: every row lies in [0, 1] and sums to 1, as softmax "
             "outputs do; CrossEntropyLoss takes logits and applies log_softmax itself, so "
@@ -438,8 +444,7 @@ def warn_if_not_distributions(
     `sums` are the row sums (a loss that computes them anyway passes its own). The text
     names no row, so that it is the same on every call and shown once per line.
     """
-    tolerance = ROWS_TOLERANCE + num_classes * np.finfo(np.float32).eps
-    if sums.size and np.any(np.abs(sums - 1) > tolerance):
+    if sums.size and np.any(np.abs(sums - 1) > _rows_tolerance(num_classes)):
         warn(
             f"{loss}: {name}: probability targets should sum to 1 over the classes, and "
             f"some rows do not (normalise them with t / t.sum(axis=1, keepdims=True){fix})"
