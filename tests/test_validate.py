@@ -96,3 +96,48 @@ def test_binary_labels_hint_for_sign_labels():
         match=r"y: expected labels 0 or 1; got -1.0 at index \(0,\) \(these look like -1/\+1 labels",
     ):
         v.check_binary_labels("y", np.array([-1.0, 1.0]))
+
+
+# -- the mistake guards -------------------------------------------------------------------------
+def test_log_probabilities_allow_rounding_and_gradcheck_steps_above_zero():
+    v.check_log_probabilities("input", np.array([[-1e-18, -2.0], [2.4e-4, -9.0]]), "NLLLoss")
+    with pytest.raises(
+        v.BadInputError, match=r"input: expected log-probabilities \(<= 0\); got 0.002"
+    ):
+        v.check_log_probabilities("input", np.array([[-1.0, 0.002]]), "NLLLoss")
+    v.check_log_probabilities("input", np.zeros((0, 3)), "NLLLoss")  # an empty batch
+
+
+def test_soft_targets_made_in_float32_do_not_warn(recwarn):
+    """Right use is silent: a float32 softmax cast to float64 sums to 1 within float32."""
+    rng = np.random.default_rng(0)
+    for c in (2, 10, 1000, 50_000):
+        z = rng.normal(0, 3, (4, c)).astype(np.float32)
+        t = np.exp(z - z.max(axis=1, keepdims=True))
+        t = (t / t.sum(axis=1, keepdims=True)).astype(np.float64)
+        v.warn_if_not_distributions("target", t.sum(axis=1), c, "CrossEntropyLoss")
+    assert not recwarn.list
+    with pytest.warns(v.NumlossWarning, match="should sum to 1"):
+        v.warn_if_not_distributions("target", np.array([1.0, 0.99]), 3, "CrossEntropyLoss")
+
+
+def test_probabilities_for_logits_needs_a_batch_not_all_equal(recwarn):
+    v.warn_if_probabilities_for_logits("input", np.linspace(0, 1, 15), "BCEWithLogitsLoss")
+    v.warn_if_probabilities_for_logits("input", np.zeros(64), "BCEWithLogitsLoss")  # init at 0
+    v.warn_if_probabilities_for_logits("input", np.linspace(-1, 1, 64), "BCEWithLogitsLoss")
+    assert not recwarn.list
+    with pytest.warns(v.NumlossWarning, match="BCEWithLogitsLoss: input: every entry lies in"):
+        v.warn_if_probabilities_for_logits("input", np.linspace(0, 1, 16), "BCEWithLogitsLoss")
+
+
+def test_a_warning_names_the_first_caller_outside_numloss():
+    with pytest.warns(v.NumlossWarning) as record:
+        v.warn("a likely mistake")  # called from here: attributed here
+    assert record[0].filename == __file__
+
+
+def test_boolean_one_hot_rows_are_caught_and_indices_pass():
+    v.check_not_one_hot("target", np.array([0, 2]), (2, 3), takes_probabilities=True)
+    v.check_not_one_hot("target", np.eye(3)[:2], (2, 3), takes_probabilities=True)  # floats
+    with pytest.raises(v.BadTypeError, match=r"got bool of the input's shape \(2, 3\)"):
+        v.check_not_one_hot("target", np.eye(3, dtype=bool)[:2], (2, 3), takes_probabilities=False)
