@@ -50,6 +50,7 @@ PyTorch returns NaN.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import NamedTuple
 
@@ -66,6 +67,26 @@ def _with_name(err: Exception, prefix: str) -> Exception:
         return type(err)(f"{prefix}: {err}")
     except Exception:  # an exception type whose constructor wants more than a message
         return (TypeError if isinstance(err, TypeError) else ValueError)(f"{prefix}: {err}")
+
+
+def _named_errors(init):
+    """`init` with its ValueError/TypeError prefixed by the class's name, once.
+
+    So ``CrossEntropyLoss(label_smoothing=2)`` says which loss refused it, as forward's
+    errors do, whichever ``__init__`` in the class chain raised.
+    """
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        try:
+            init(self, *args, **kwargs)
+        except (ValueError, TypeError) as err:
+            name = type(self).__name__
+            if str(err).startswith(f"{name}: "):  # an inner __init__ already said it
+                raise
+            raise _with_name(err, name) from None
+
+    return wrapper
 
 
 class Loss:
@@ -88,6 +109,12 @@ class Loss:
     class Record(NamedTuple):
         """What backward needs; every loss defines its own."""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:  # a constructor's errors name the loss too
+            cls.__init__ = _named_errors(cls.__dict__["__init__"])
+
+    @_named_errors
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_choice("reduction", reduction, self.reductions)
         self._record = None  # the last forward's Record

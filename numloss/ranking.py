@@ -170,7 +170,7 @@ class TripletMarginLoss(Loss):
         super().__init__(reduction)
         self.margin = check_option("margin", margin)
         if self.margin <= 0:
-            raise ValueError(f"margin: TripletMarginLoss expects margin > 0; got {margin!r}")
+            raise ValueError(f"margin: expected margin > 0, as PyTorch requires; got {margin!r}")
         self.p = check_option("p", p)
         if self.p <= 0:
             raise ValueError(f"p: expected a norm degree p > 0; got {p!r}")

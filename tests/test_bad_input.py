@@ -292,16 +292,12 @@ def test_the_options_pytorch_accepts_and_rejects():
     for p in (0.5, 1.5, 2.5, np.float32(3.0)):
         assert nl.gradcheck(nl.TripletMarginLoss(p=p), a, pos, neg)
     for margin in (0.0, -1.0):
-        with pytest.raises(ValueError, match="margin: TripletMarginLoss expects margin > 0"):
+        with pytest.raises(ValueError, match="TripletMarginLoss: margin: expected margin > 0, as PyTorch requires"):
             nl.TripletMarginLoss(margin=margin)
     with pytest.raises(ValueError, match="p > 0"):
         nl.TripletMarginLoss(p=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs base.py: prefix constructor errors with the loss's name (see issue 11's report)",
-)
 def test_constructor_errors_name_the_loss():
     for cls in LOSSES:
         with pytest.raises(ValueError, match=rf"^{cls.__name__}: reduction"):

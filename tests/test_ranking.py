@@ -99,7 +99,7 @@ def test_satisfied_triplets_get_no_gradient_and_the_boundary_is_a_kink():
         (lambda: nl.TripletMarginLoss(p=-1.5), r"p: expected a norm degree p > 0; got -1.5"),
         (
             lambda: nl.TripletMarginLoss(margin=0.0),
-            r"margin: TripletMarginLoss expects margin > 0; got 0.0",
+            r"TripletMarginLoss: margin: expected margin > 0, as PyTorch requires; got 0.0",
         ),
         (
             lambda: nl.TripletMarginLoss(eps=-1.0),
