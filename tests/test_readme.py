@@ -189,7 +189,10 @@ def _make_targets() -> set[str]:
 @pytest.mark.parametrize("name", BOTH)
 def test_every_make_target_named_exists(name):
     targets = _make_targets()
-    named = set(re.findall(r"\bmake ([a-z][\w-]*(?:-[A-Za-z_0-9]+)?)", BOTH[name]))
+    # `make X` in backticks, or a line of a shell block that starts with it
+    named = set(
+        re.findall(r"(?:`|^)make ([a-z][\w-]*(?:-[A-Za-z_0-9]+)?)", BOTH[name], flags=re.MULTILINE)
+    )
     assert {"examples", "test"} <= named
     for target in named:
         if target.startswith("example-"):
