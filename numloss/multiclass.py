@@ -29,7 +29,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import class_gather, class_put, class_sum, for_blocks
+from ._blocks import (
+    LARGE_BLOCK_BYTES,
+    class_gather,
+    class_put,
+    class_sum,
+    for_blocks,
+    rows_of,
+)
 from ._classes import (
     along_classes,
     as_class_weight,
@@ -275,18 +282,20 @@ class CrossEntropyLoss(_ClassLoss):
         e, C = self.label_smoothing, z.shape[1]
         t = index_targets(target, z, w, self.ignore_index)
         w_c = None if w is None else along_classes(w, z.ndim)  # w_c along dimension 1
-        below = np.zeros(t.kept.shape, z.dtype)
+        gap_y = np.empty(t.kept.shape, z.dtype)  # m - z_y
+        below = np.zeros(t.kept.shape, z.dtype)  # sum_c w_c (m - z_c)
 
-        def smoothing_sum(rows, d):  # sum_c w_c (m - z_c) from d = z - m: terms >= 0
-            below[rows] = -class_sum(d, w_c)
+        def shifted(rows, d):  # read from each block's d = z - m while it is in the cache
+            gap_y[rows] = -class_gather(d, t.y[rows])  # m - z_y
+            if e:
+                below[rows] = -class_sum(d, w_c)  # sum_c w_c (m - z_c): terms >= 0
 
-        parts = softmax_parts(z, axis=1, shifted=smoothing_sum if e else None)
+        parts = softmax_parts(z, axis=1, shifted=shifted)
         log_norm = np.log1p(parts.rest)  # logsumexp(z) - m
         W = C if w is None else w.sum()  # sum_c w_c
         B_y = (1 - e) * t.w_y  # the target's coefficient (0 where ignored)
         a = B_y + (e / C) * W * t.kept  # sum_c B_c
-        z_y = class_gather(z, t.y)
-        losses = a * log_norm + B_y * (parts.max - z_y)  # -log p_c = log_norm + (m - z_c)
+        losses = a * log_norm + B_y * gap_y  # -log p_c = log_norm + (m - z_c)
         if e:
             losses += (e / C) * t.kept * below
         smooth = (e / C) * (1.0 if w is None else w_c) if e else 0.0
@@ -335,34 +344,32 @@ class CrossEntropyLoss(_ClassLoss):
         self._record = r._replace(softmax=r.softmax._replace(exps=None))
         dl = over_classes(dl)  # dL/dl_n, lined up with the classes
         grad = exps  # forward's e^(z - m) becomes the gradient, in place
-        grad *= r.a / (1 + rest) * dl  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
-        if isinstance(r.B, IndexCoefficients):  # - B_k dL/dl_n, B never built:
-            _subtract_outer(grad, r.B.kept * dl, r.B.smooth)  # -(e / C) w_k where it counts
-            at_y = class_gather(grad, r.B.y)
-            class_put(grad, r.B.y, at_y - r.B.B_y * dl)  # -(1 - e) w_y at k = y
+        if isinstance(r.B, IndexCoefficients):
             B_lead = _index_B_at(r.B, leader)
-        else:
-            B_lead = _subtract_B(grad, r.B, dl, leader)  # - B_k dL/dl_n, returns B at the leader
+            self._index_gradient(grad, r, dl, leader_gradient(r.a, B_lead, rest))
+            return unbatched(grad, r.unbatched)
+        grad *= r.a / (1 + rest) * dl  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
+        B_lead = _subtract_B(grad, r.B, dl, leader)  # - B_k dL/dl_n, returns B at the leader
         class_put(grad, leader, leader_gradient(r.a, B_lead, rest) * dl)  # the leader, exactly
         return unbatched(grad, r.unbatched)
 
+    def _index_gradient(self, grad, r, dl, at_leader):
+        """grad = (a p - B) dL/dl_n for index targets, B never built; a block of rows at a
+        time, so that the entries at y and at the leader are set while in the cache."""
+        B, leader, N = r.B, r.softmax.leader, grad.shape[0]
+        p_scale = r.a / (1 + r.softmax.rest) * dl  # p_k = e^(z_k - m) / (1 + rest)
+        at_y, at_leader = B.B_y * dl, at_leader * dl
+        smoothing = B.kept * dl if self.label_smoothing else None
 
-def _rows(v, rows: slice):
-    """A block of rows of a per-sample array; a scalar as it is."""
-    return v if np.ndim(v) == 0 else v[rows]
+        def block(rows):
+            g = grad[rows]
+            g *= p_scale[rows]  # a p_k dL/dl_n
+            if smoothing is not None:  # -(e / C) w_k dL/dl_n where the target counts
+                g -= B.smooth * smoothing[rows]
+            class_put(g, B.y[rows], class_gather(g, B.y[rows]) - at_y[rows])  # -(1 - e) w_y
+            class_put(g, leader[rows], at_leader[rows])  # the leader, exactly
 
-
-def _subtract_outer(grad: np.ndarray, per_sample: np.ndarray, per_class) -> None:
-    """grad -= per_sample * per_class, a block of rows at a time (no N x C product)."""
-    if np.ndim(per_class) == 0:
-        if per_class:
-            grad -= per_class * per_sample
-        return
-
-    def block(rows):
-        grad[rows] -= per_sample[rows] * per_class
-
-    for_blocks(block, grad.shape[0], grad[:1].nbytes)
+        for_blocks(block, N, grad[:1].nbytes, LARGE_BLOCK_BYTES)  # no temporaries but one
 
 
 def _subtract_B(grad, B: ProbabilityCoefficients, dl, leader) -> np.ndarray:
@@ -372,7 +379,7 @@ def _subtract_B(grad, B: ProbabilityCoefficients, dl, leader) -> np.ndarray:
     def block(rows):
         B_rows = B.rows(rows)
         B_lead[rows] = class_gather(B_rows, leader[rows])
-        grad[rows] -= B_rows * _rows(dl, rows)
+        grad[rows] -= B_rows * rows_of(dl, rows, grad.shape[0])
 
     for_blocks(block, grad.shape[0], grad[:1].nbytes)
     return B_lead

@@ -99,3 +99,19 @@ def test_two_threads_give_one_threads_results_bit_for_bit(cls):
         assert value2 == value, where
         for g, g2 in zip(grads, grads2, strict=True):
             np.testing.assert_array_equal(g2, g, err_msg=where)
+
+
+@pytest.mark.parametrize("C", [1, 2, 10, 31, 32, 100])
+@pytest.mark.parametrize("trailing", [(), (3,)], ids=["(N,C)", "(N,C,d)"])
+def test_class_max_is_max_and_first_argmax_ties_included(C, trailing):
+    rng = np.random.default_rng(C)
+    z = rng.integers(-3, 4, (500, C) + trailing).astype(np.float32)  # many ties
+    z[:250] = rng.normal(size=(250, C) + trailing)  # and rows without
+    m, k = _blocks.class_max(z)
+    np.testing.assert_array_equal(m, z.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(k, z.argmax(axis=1)[:, None])
+    np.testing.assert_array_equal(_blocks.class_gather(z, k), m)
+    strided = z[:, ::-1]  # not contiguous: the same answers
+    np.testing.assert_array_equal(
+        _blocks.class_gather(strided, k), np.take_along_axis(strided, k, 1)
+    )
