@@ -22,6 +22,12 @@ numbered step says where its numbers come from:
     [derived]              computed here from the record and the inputs, to show a step
                            the code does in place or leaves implicit (the softmax inside
                            CrossEntropyLoss's backward, say)
+    [FocalLoss._parts(x, y)]
+                           computed by the loss's own helper, the one its forward and
+                           backward call on each block of rows. The element-wise losses
+                           keep only their inputs in the record (so that forward +
+                           backward peak near the input's size); their intermediate
+                           quantities are remade per block, and shown here that way.
     [forward] [backward]   the loss's own output
 
 The same works for the trainer's layers (`numloss.train`: Linear, Sigmoid, Tanh, ReLU,
@@ -53,7 +59,7 @@ import numpy as np
 
 from . import information
 from .base import Loss
-from .primitives import sigmoid, softplus
+from .primitives import sigmoid, sigmoid_pair, softplus_pair
 from .ranking import p_norm_gradient
 from .train import Layer, Sequential, WithLoss
 
@@ -186,14 +192,35 @@ def _compact_B(c: Context) -> bool:
     return not isinstance(c.r.B, np.ndarray)
 
 
+CLAMPED = "BCELoss._clamped_logs(p)"  # where a derived value is the loss's own helper's
+PARTS = "FocalLoss._parts(x, y)"
+DIFFERENCES = "TripletMarginLoss._differences(a, p, n)"
+
+
+def _bce_logs(c: Context) -> tuple[np.ndarray, np.ndarray]:
+    """log p and log(1 - p), clamped at -100, by BCELoss's own step."""
+    return type(c.obj)._clamped_logs(c.r.p)
+
+
+def _focal(name: str) -> Callable[[Context], Any]:
+    """A quantity of FocalLoss's formula, from the loss's own `_parts` (forward and backward
+    make them a block of rows at a time; the record keeps only x and y)."""
+    return lambda c: getattr(c.obj._parts(c.r.x, c.r.y), name)
+
+
+def _triplet_v(i: int) -> Callable[[Context], Any]:
+    """v_ap, v_an or v_pn (None without swap), by the loss's own `_differences`."""
+    return lambda c: c.obj._differences(c.r.a, c.r.p, c.r.n)[i]
+
+
 def _hinge_zones(c: Context) -> np.ndarray:
     """The lesson's three zones (2.2.1) of each margin u = y f."""
-    u = c.r.y * _input(c)
+    u = c.r.y * c.r.f
     return np.where(u >= c.obj.margin, "safe", np.where(u > 0, "too close", "wrong"))
 
 
 def _multi_margin_h(c: Context) -> np.ndarray:
-    x = _batched(c)
+    x = c.r.x
     h = c.obj.margin - np.take_along_axis(x, c.r.y, axis=1) + x
     np.put_along_axis(h, c.r.y, 0.0, axis=1)
     return h
@@ -299,10 +326,11 @@ RECIPES: dict[str, Recipe] = {
     "BCELoss": Recipe(
         {"input": "p", "target": "y"},
         forward=(
-            Show("log p, clamped at -100", lambda c: _log_clamped(c.r.p)),
+            Show("log p, clamped at -100", lambda c: _bce_logs(c)[0], source=CLAMPED),
             Show(
                 "log(1 - p), clamped at -100 (computed as log1p(-p))",
-                lambda c: np.maximum(np.log1p(-c.r.p), -100),
+                lambda c: _bce_logs(c)[1],
+                source=CLAMPED,
             ),
             Show("w, the element weight", "w"),
         ),
@@ -310,11 +338,11 @@ RECIPES: dict[str, Recipe] = {
         backward=(
             Show(
                 "-y / p (0 where log p is clamped)",
-                lambda c: _safe_divide(-c.r.y, c.r.p, c.r.p_free),
+                lambda c: _safe_divide(-c.r.y, c.r.p, _bce_logs(c)[0] > -100),
             ),
             Show(
                 "(1 - y) / (1 - p) (0 where log(1 - p) is clamped)",
-                lambda c: _safe_divide(1 - c.r.y, 1 - c.r.p, c.r.q_free),
+                lambda c: _safe_divide(1 - c.r.y, 1 - c.r.p, _bce_logs(c)[1] > -100),
             ),
         ),
         local=("dl/dp = w [-y / p + (1 - y) / (1 - p)]",),
@@ -322,50 +350,77 @@ RECIPES: dict[str, Recipe] = {
     "BCEWithLogitsLoss": Recipe(
         {"input": "x", "target": "y"},
         forward=(
-            Show("a = pw y, the positive term's coefficient", "a"),
-            Show("b = 1 - y, the negative term's coefficient", "b"),
-            Show("softplus(-x) = -log sigmoid(x)", lambda c: softplus(-c.r.x)),
-            Show("softplus(x) = -log(1 - sigmoid(x))", lambda c: softplus(c.r.x)),
+            Show("pw, the positive term's weight (pos_weight), broadcast to x", "pw"),
+            Show(
+                "a = pw y, the positive term's coefficient",
+                lambda c: c.r.y if c.r.pw is None else c.r.pw * c.r.y,
+            ),
+            Show("b = 1 - y, the negative term's coefficient", lambda c: 1 - c.r.y),
+            Show(
+                "softplus(-x) = -log sigmoid(x)",
+                lambda c: softplus_pair(c.r.x)[1],
+                source="softplus_pair(x)",
+            ),
+            Show(
+                "softplus(x) = -log(1 - sigmoid(x))",
+                lambda c: softplus_pair(c.r.x)[0],
+                source="softplus_pair(x)",
+            ),
             Show("w, the element weight", "w"),
         ),
         loss="l = w [a softplus(-x) + b softplus(x)]",
         backward=(
-            Show("sigmoid(x) = p, the predicted probability", lambda c: sigmoid(c.r.x)),
-            Show("sigmoid(-x) = 1 - p", lambda c: sigmoid(-c.r.x)),
+            Show(
+                "sigmoid(x) = p, the predicted probability",
+                lambda c: sigmoid_pair(c.r.x)[0],
+                source="sigmoid_pair(x)",
+            ),
+            Show("sigmoid(-x) = 1 - p", lambda c: sigmoid_pair(c.r.x)[1], source="sigmoid_pair(x)"),
         ),
         local=("dl/dx = w [-a sigmoid(-x) + b sigmoid(x)] (p - y when w = pw = 1)",),
     ),
     "MSELoss": Recipe(
         {"input": "x", "target": "y"},
-        forward=(Show("x - y", "diff"),),
+        forward=(Show("x - y", lambda c: c.r.x - c.r.y),),
         loss="l = (x - y)^2",
         local=("dl/dx = 2 (x - y)",),
     ),
     "FocalLoss": Recipe(
         {"input": "x", "target": "y"},
         forward=(
-            Show("s = 2y - 1: +1 for positives, -1 for negatives", "s"),
-            Show("u = s x, the margin (> 0 when right)", lambda c: c.r.s * _input(c)),
-            Show("p_t = sigmoid(u), the probability of the truth", "p_t"),
-            Show("q = 1 - p_t = sigmoid(-u), computed directly", "q"),
-            Show("ce = -log p_t = softplus(-u)", "ce"),
-            Show("q^gamma, the modulating factor", "q_gamma"),
-            Show("alpha_t: alpha for positives, 1 - alpha for negatives", "alpha_t"),
+            Show("s = 2y - 1: +1 for positives, -1 for negatives", _focal("s"), source=PARTS),
+            Show("u = s x, the margin (> 0 when right)", lambda c: _focal("s")(c) * c.r.x),
+            Show("p_t = sigmoid(u), the probability of the truth", _focal("p_t"), source=PARTS),
+            Show("q = 1 - p_t = sigmoid(-u), computed directly", _focal("q"), source=PARTS),
+            Show("ce = -log p_t = softplus(-u)", _focal("ce"), source=PARTS),
+            Show("q^gamma, the modulating factor", _focal("q_gamma"), source=PARTS),
+            Show(
+                "alpha_t: alpha for positives, 1 - alpha for negatives",
+                _focal("alpha_t"),
+                source=PARTS,
+            ),
         ),
         loss="l = alpha_t q^gamma ce",
-        backward=(Show("q + gamma p_t ce", lambda c: c.r.q + c.obj.gamma * c.r.p_t * c.r.ce),),
+        backward=(
+            Show(
+                "q + gamma p_t ce",
+                lambda c: _focal("q")(c) + c.obj.gamma * _focal("p_t")(c) * _focal("ce")(c),
+            ),
+        ),
         local=("dl/dx = -s alpha_t q^gamma [q + gamma p_t ce]",),
     ),
     "HingeLoss": Recipe(
         {"input": "f", "target": "y"},
         forward=(
-            Show("u = y f, the margin", lambda c: c.r.y * _input(c)),
+            Show("u = y f, the margin", lambda c: c.r.y * c.r.f),
             Show(
                 "the zone: safe (u >= margin), too close (0 < u < margin), wrong (u <= 0)",
                 _hinge_zones,
             ),
-            Show("margin - u", lambda c: c.obj.margin - c.r.y * _input(c)),
-            Show("[u < margin]: where the hinge is not flat", "inside"),
+            Show("margin - u", lambda c: c.obj.margin - c.r.y * c.r.f),
+            Show(
+                "[u < margin]: where the hinge is not flat", lambda c: c.r.y * c.r.f < c.obj.margin
+            ),
         ),
         loss="l = max(0, margin - u)",
         local=("dl/df = -y [u < margin] (0 at u = margin: the minimum-norm subgradient)",),
@@ -373,17 +428,17 @@ RECIPES: dict[str, Recipe] = {
     "SquaredHingeLoss": Recipe(
         {"input": "f", "target": "y"},
         forward=(
-            Show("u = y f, the margin", lambda c: c.r.y * _input(c)),
-            Show("g = max(0, margin - u)", "g"),
+            Show("u = y f, the margin", lambda c: c.r.y * c.r.f),
+            Show("g = max(0, margin - u)", lambda c: c.obj._g(c.r.f, c.r.y), source="_g(f, y)"),
         ),
         loss="l = g^2",
         local=("dl/df = -2 y g",),
     ),
     "SoftMarginLoss": Recipe(
         {"input": "x", "target": "y"},
-        forward=(Show("u = y x, the margin", "u"),),
+        forward=(Show("u = y x, the margin", lambda c: c.r.y * c.r.x),),
         loss="l = softplus(-u) = log(1 + e^-u)",
-        backward=(Show("sigmoid(-u)", lambda c: sigmoid(-c.r.u)),),
+        backward=(Show("sigmoid(-u)", lambda c: sigmoid(-(c.r.y * c.r.x))),),
         local=("dl/dx = -y sigmoid(-u)",),
     ),
     "MultiMarginLoss": Recipe(
@@ -392,7 +447,11 @@ RECIPES: dict[str, Recipe] = {
             Show("y, the target class of each sample", "y"),
             Show("w_y, the target class's weight (1 without weights)", "w_y"),
             Show("h_i = margin - x_y + x_i, with 0 at i = y (the sum skips it)", _multi_margin_h),
-            Show("h_i+ = max(0, h_i)", "h_plus"),
+            Show(
+                "h_i+ = max(0, h_i)",
+                lambda c: c.obj._h_plus(c.r.x, c.r.y),
+                source="_h_plus(x, y)",
+            ),
         ),
         loss="l_n = sum_{i != y} w_y (h_i+)^p / C",
         local=(
@@ -415,11 +474,11 @@ RECIPES: dict[str, Recipe] = {
     "TripletMarginLoss": Recipe(
         {"anchor": "a", "positive": "p", "negative": "n"},
         forward=(
-            Show("v_ap = a - p + eps", "v_ap"),
+            Show("v_ap = a - p + eps", _triplet_v(0), source=DIFFERENCES),
             Show("d(a, p) = ||v_ap||_p", "d_ap"),
-            Show("v_an = a - n + eps", "v_an"),
+            Show("v_an = a - n + eps", _triplet_v(1), source=DIFFERENCES),
             Show("d(a, n) = ||v_an||_p", "d_an"),
-            Show("v_pn = p - n + eps (swap)", "v_pn"),
+            Show("v_pn = p - n + eps (swap)", _triplet_v(2), source=DIFFERENCES),
             Show("d(p, n) = ||v_pn||_p (swap)", "d_pn"),
             Show("where the swap took d(p, n) as the negative distance", "swapped"),
             Show("d_neg = d(a, n), or min(d(a, n), d(p, n)) with swap", _d_neg),
@@ -430,16 +489,18 @@ RECIPES: dict[str, Recipe] = {
         backward=(
             Show(
                 "g(v_ap) = d||v_ap||_p / dv_ap",
-                lambda c: p_norm_gradient(c.r.v_ap, c.r.d_ap, c.obj.p),
+                lambda c: p_norm_gradient(_triplet_v(0)(c), c.r.d_ap, c.obj.p),
             ),
             Show(
                 "g(v_an) = d||v_an||_p / dv_an",
-                lambda c: p_norm_gradient(c.r.v_an, c.r.d_an, c.obj.p),
+                lambda c: p_norm_gradient(_triplet_v(1)(c), c.r.d_an, c.obj.p),
             ),
             Show(
                 "g(v_pn) = d||v_pn||_p / dv_pn (swap)",
                 lambda c: (
-                    None if c.r.v_pn is None else p_norm_gradient(c.r.v_pn, c.r.d_pn, c.obj.p)
+                    None
+                    if c.r.d_pn is None
+                    else p_norm_gradient(_triplet_v(2)(c), c.r.d_pn, c.obj.p)
                 ),
             ),
         ),
@@ -670,9 +731,13 @@ def record_fields(record, prefix: str = "") -> list[tuple[str, Any, str]]:
 
 
 def _field(record, path: str):
+    """The record's field at a dotted path; a path that names no field is an error (a recipe
+    that has drifted from its loss's Record), never a step silently left out."""
     value = record
     for part in path.split("."):
-        value = getattr(value, part, None)
+        if part not in getattr(value, "_fields", ()):
+            raise AttributeError(f"{type(record).__qualname__} has no field {path!r}")
+        value = getattr(value, part)
     return value
 
 

@@ -3,12 +3,13 @@
 import copy
 import re
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 import numloss as nl
-from numloss.explain import RECIPES, Trace, explain, record_fields
+from numloss.explain import RECIPES, Trace, _field, _rest_of_record, _Writer, explain, record_fields
 from numloss.gradcheck.cases import cases_for
 from numloss.gradcheck.suite import exported_losses
 from numloss.train import Linear, ReLU, Sequential, Sigmoid, Tanh, WithLoss
@@ -249,10 +250,27 @@ def test_bad_input_is_the_losss_own_error():
 
 
 def test_a_mask_is_not_called_the_input_it_equals():
-    """BCELoss's p_free mask is all True where the labels are all 1: not "the input y"."""
-    text = str(explain(nl.BCELoss(reduction="none"), [0.9, 0.55, 0.1], [1, 1, 1]))
-    (line,) = [x for x in text.splitlines() if "record: p_free" in x]
-    assert "the input" not in line and "True" in line
+    """A boolean field all True beside labels all 1 is a mask, not "the input y"."""
+
+    class Record(NamedTuple):
+        y: np.ndarray  # the labels
+        free: np.ndarray  # a mask
+
+    labels = np.array([1.0, 1.0, 1.0])
+    w = _Writer()
+    _rest_of_record(w, Record(labels, labels == 1), set(), {"y": labels})
+    (y_line,) = [x for x in w.lines if "record: y" in x]
+    (mask_line,) = [x for x in w.lines if "record: free" in x]
+    assert "the input y" in y_line
+    assert "the input" not in mask_line and "True" in mask_line
+
+
+def test_a_recipe_naming_no_field_of_the_record_is_an_error():
+    """A recipe that drifts from its loss's Record fails loudly instead of dropping a step."""
+    record = nl.MSELoss.Record(np.zeros(2), np.ones(2))
+    with pytest.raises(AttributeError, match="no field 'diff'"):
+        _field(record, "diff")
+    np.testing.assert_array_equal(_field(record, "y"), np.ones(2))
 
 
 def test_a_losss_warning_is_given_once():
