@@ -178,8 +178,8 @@ def softmax_parts(z: np.ndarray, axis: int = -1, shifted=None) -> SoftmaxParts:
 
     def block(rows: slice) -> None:
         zb, e = z3[rows], exps[rows]
-        m[rows], leader[rows] = class_max(zb)  # m = max_k z_k, at the leader
-        np.subtract(zb, m[rows], out=e)  # z_k - m <= 0
+        m[rows], leader[rows] = class_max(zb, out=e)  # m = max_k z_k, at the leader,
+        # and e = z_k - m <= 0
         if shifted is not None:  # d in z's own layout (rows: of z's dimensions before axis)
             shifted(rows, e.reshape(e.shape[:1] + z.shape[axis:]))
         np.exp(e, out=e)  # e^(z_k - m); the leader's is e^0 = 1 ...

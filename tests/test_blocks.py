@@ -107,8 +107,10 @@ def test_class_max_is_max_and_first_argmax_ties_included(C, trailing):
     rng = np.random.default_rng(C)
     z = rng.integers(-3, 4, (500, C) + trailing).astype(np.float32)  # many ties
     z[:250] = rng.normal(size=(250, C) + trailing)  # and rows without
-    m, k = _blocks.class_max(z)
+    d = np.empty_like(z)
+    m, k = _blocks.class_max(z, out=d)
     np.testing.assert_array_equal(m, z.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(d, z - m)
     np.testing.assert_array_equal(k, z.argmax(axis=1)[:, None])
     np.testing.assert_array_equal(_blocks.class_gather(z, k), m)
     strided = z[:, ::-1]  # not contiguous: the same answers
