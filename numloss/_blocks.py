@@ -22,7 +22,7 @@ dozen NumPy calls (at C = 10, 1 MB blocks took 6.6 ms where 256 KB took 8.2).
 Threads
 -------
 NumPy's ufuncs release the GIL, so two blocks can run on two cores at once. With
-``set_threads(2)`` (or the environment variable ``NUMLOSS_THREADS=2``) the blocks of an
+``set_num_threads(2)`` (or the environment variable ``NUMLOSS_THREADS=2``) the blocks of an
 input of at least `THREADS_MIN_BYTES` are handed to a pool of that many threads. The
 results are identical to one thread's, bit for bit: the blocks are the same whatever
 the number of threads, each block is computed by the same code, and whatever is
@@ -55,10 +55,10 @@ __all__ = [
     "class_put",
     "class_sum",
     "for_blocks",
-    "get_threads",
+    "get_num_threads",
     "row_blocks",
     "rows_of",
-    "set_threads",
+    "set_num_threads",
 ]
 
 BLOCK_BYTES = 256 << 10
@@ -82,7 +82,7 @@ _threads = 1
 _pool: ThreadPoolExecutor | None = None
 
 
-def set_threads(n: int) -> None:
+def set_num_threads(n: int) -> None:
     """Run the blocks of large inputs on `n` threads (1: the caller's thread only).
 
     Results do not depend on `n`. Like ``torch.set_num_threads``, it is a setting of the
@@ -97,8 +97,8 @@ def set_threads(n: int) -> None:
     _threads = int(n)
 
 
-def get_threads() -> int:
-    """The number of threads `set_threads` set (1 unless changed)."""
+def get_num_threads() -> int:
+    """The number of threads `set_num_threads` set (1 unless changed)."""
     return _threads
 
 
@@ -252,7 +252,7 @@ def _configure_from_environment() -> None:
     value = os.environ.get("NUMLOSS_THREADS", "").strip()
     if value:
         try:
-            set_threads(int(value))
+            set_num_threads(int(value))
         except ValueError:
             raise ValueError(
                 f"NUMLOSS_THREADS: expected a positive integer number of threads; got {value!r}"

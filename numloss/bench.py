@@ -242,6 +242,20 @@ def numloss_run(name: str, options: dict, inputs: tuple) -> Callable[[], object]
     return run
 
 
+def on_threads(run: Callable[[], object], threads: int) -> Callable[[], object]:
+    """`run` with numloss's blocks on `threads` threads (`numloss.set_num_threads`), then back."""
+
+    def threaded():
+        before = numloss.get_num_threads()
+        numloss.set_num_threads(threads)
+        try:
+            return run()
+        finally:
+            numloss.set_num_threads(before)
+
+    return threaded
+
+
 def textbook_run(textbook, name: str, options: dict, inputs: tuple):
     """numloss.textbook's form of the loss, or None when it has none (or no textbook yet)."""
     if textbook is None or name not in textbook.TEXTBOOK:
@@ -332,11 +346,11 @@ class Row(NamedTuple):
     seconds: dict[str, float]  # implementation -> median seconds ("numloss" always there)
     memory: dict[str, float]  # implementation -> peak / differentiable input bytes
 
-    def ratio(self, other: str) -> float | None:
-        """numloss's time over `other`'s (below 1: numloss is faster), or None."""
-        if other not in self.seconds:
+    def ratio(self, other: str, mine: str = "numloss") -> float | None:
+        """numloss's time (or `mine`'s) over `other`'s (below 1: numloss is faster), or None."""
+        if other not in self.seconds or mine not in self.seconds:
             return None
-        return self.seconds["numloss"] / self.seconds[other]
+        return self.seconds[mine] / self.seconds[other]
 
 
 def measure(case: Case, libraries: dict, rng: np.random.Generator) -> Row:
@@ -350,6 +364,8 @@ def measure(case: Case, libraries: dict, rng: np.random.Generator) -> Row:
         runs["sklearn 2t"] = sklearn_run(sk, case.loss, case.options, inputs, threads=2)
         runs["torch 1t"] = torch_run(torch, case.loss, case.options, inputs, threads=1)
         runs["torch 2t"] = torch_run(torch, case.loss, case.options, inputs, threads=2)
+        if case.section == "libraries":  # and numloss on both cores
+            runs["numloss 2t"] = on_threads(runs["numloss"], 2)
         runs = {name: run for name, run in runs.items() if run is not None}
     seconds = time_interleaved(runs, case.repeats)
     memory = {}
@@ -401,14 +417,32 @@ def ratio_table(rows: list[Row]) -> list[str]:
     return lines
 
 
+TWO_THREADS_COLUMNS = ["loss", "shape", "dtype", "numloss 2t ms", "÷ numloss 1t"]
+TWO_THREADS_COLUMNS += [f"÷ {name}" for name in COMPARATORS if name != "textbook"]
+
+
+def two_threads_table(rows: list[Row]) -> list[str]:
+    """numloss on two threads (`numloss.set_num_threads(2)`): its ratios to the same columns."""
+    lines = [_markdown_row(TWO_THREADS_COLUMNS), _markdown_row(["---"] * len(TWO_THREADS_COLUMNS))]
+    for r in rows:
+        if "numloss 2t" not in r.seconds:
+            continue
+        c = r.case
+        cells = [c.loss, _shape(c.shape), np.dtype(c.dtype).name, _ms(r.seconds["numloss 2t"])]
+        others = ["numloss"] + [name for name in COMPARATORS if name != "textbook"]
+        cells += [_number(r.ratio(name, mine="numloss 2t")) for name in others]
+        lines.append(_markdown_row(cells))
+    return lines
+
+
 def times_table(rows: list[Row]) -> list[str]:
     """A Markdown table of every implementation's median time, in milliseconds."""
-    columns = ["loss", "reduction", "shape", "dtype", "numloss", *COMPARATORS]
+    columns = ["loss", "reduction", "shape", "dtype", "numloss", "numloss 2t", *COMPARATORS]
     lines = [_markdown_row(columns), _markdown_row(["---"] * len(columns))]
     for r in rows:
         c = r.case
         cells = [c.loss, c.options["reduction"], _shape(c.shape), np.dtype(c.dtype).name]
-        cells += [_ms(r.seconds.get(name)) for name in ("numloss", *COMPARATORS)]
+        cells += [_ms(r.seconds.get(name)) for name in ("numloss", "numloss 2t", *COMPARATORS)]
         lines.append(_markdown_row(cells))
     return lines
 
@@ -483,6 +517,13 @@ def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
         "## Against the libraries",
         "",
         *ratio_table(by_section["libraries"]),
+        "",
+        "## Both cores",
+        "",
+        "numloss with `numloss.set_num_threads(2)` (or `NUMLOSS_THREADS=2`): blocks of rows on "
+        "two threads, the same results bit for bit.",
+        "",
+        *two_threads_table(by_section["libraries"]),
         "",
         "## Every loss",
         "",
@@ -602,6 +643,9 @@ def main(argv: list[str] | None = None) -> list[Row]:
     for section in ("libraries", "every loss"):
         print(f"\n{section}: numloss's time ÷ each other's (below 1: numloss is faster)")
         print("\n".join(ratio_table([r for r in rows if r.case.section == section])))
+        if section == "libraries":
+            print("\nnumloss on two threads:")
+            print("\n".join(two_threads_table([r for r in rows if r.case.section == section])))
     print()
     for loss, (lo, hi, s) in slopes.items():
         print(f"log-log slope of {loss}, {lo:.0e} to {hi:.0e} elements: {s:.2f}")

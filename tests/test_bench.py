@@ -108,6 +108,34 @@ def test_library_rows_have_the_issue_shapes_and_ratios(quick):
                 assert r[column] == "-"
 
 
+def test_both_cores_table_is_two_threads_over_the_others(quick):
+    rows, tables, _, _, _ = quick
+    measured = [r for r in rows if r.case.section == "libraries"]
+    cells_of = tables["Both cores"]
+    assert list(cells_of[0]) == bench.TWO_THREADS_COLUMNS
+    assert len(cells_of) == len(measured)
+    for row, cells in zip(measured, cells_of, strict=True):
+        two = row.seconds["numloss 2t"]
+        assert positive_number(cells["÷ numloss 1t"]) == pytest.approx(
+            two / row.seconds["numloss"], rel=5e-3
+        )
+        for name in ("sklearn 1t", "torch 1t"):
+            if name in row.seconds:
+                assert positive_number(cells[f"÷ {name}"]) == pytest.approx(
+                    two / row.seconds[name], rel=5e-3
+                )
+
+
+def test_on_threads_sets_the_threads_for_the_run_only():
+    import numloss
+
+    seen = []
+    run = bench.on_threads(lambda: seen.append(numloss.get_num_threads()), 2)
+    before = numloss.get_num_threads()
+    run()
+    assert seen == [2] and numloss.get_num_threads() == before
+
+
 def test_ratios_are_numloss_time_over_the_other(quick):
     rows, tables, _, _, _ = quick
     measured = [r for r in rows if r.case.section == "every loss"]
@@ -140,7 +168,7 @@ def test_runs_without_torch_and_sklearn(tmp_path, monkeypatch, capsys):
     rows = bench.main(["--quick", "--out", str(tmp_path)])
     text = (tmp_path / "bench_results.md").read_text()
     assert "PyTorch not installed" in text and "scikit-learn not installed" in text
-    assert all(set(r.seconds) <= {"numloss", "textbook"} for r in rows)
+    assert all(set(r.seconds) <= {"numloss", "numloss 2t", "textbook"} for r in rows)
     for section in ("Against the libraries", "Every loss"):
         for r in markdown_tables(text)[section]:
             assert all(r[column] == "-" for column in LIBRARY_COLUMNS)

@@ -16,11 +16,11 @@ from numloss.gradcheck.suite import exported_losses
 
 @pytest.fixture
 def two_threads():
-    _blocks.set_threads(2)
+    _blocks.set_num_threads(2)
     try:
         yield
     finally:
-        _blocks.set_threads(1)
+        _blocks.set_num_threads(1)
 
 
 @pytest.mark.parametrize("rows, row_bytes", [(0, 8), (1, 8), (10, 8), (10**6, 8), (7, 3 << 20)])
@@ -61,8 +61,8 @@ def test_blockwise_is_the_whole_array_formula_bit_for_bit(shape, dtype):
 def test_set_threads_checks_its_argument():
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="positive integer"):
-            _blocks.set_threads(bad)
-    assert _blocks.get_threads() == 1
+            _blocks.set_num_threads(bad)
+    assert _blocks.get_num_threads() == 1
 
 
 def test_two_threads_do_share_the_blocks(two_threads):
@@ -91,11 +91,11 @@ def test_two_threads_give_one_threads_results_bit_for_bit(cls):
     cases = list(memory_cases(cls, np.float64))
     for options, where, inputs in (cases[0], cases[-1]):
         value, grads = _run(cls, options, inputs)
-        _blocks.set_threads(2)
+        _blocks.set_num_threads(2)
         try:
             value2, grads2 = _run(cls, options, inputs)
         finally:
-            _blocks.set_threads(1)
+            _blocks.set_num_threads(1)
         assert value2 == value, where
         for g, g2 in zip(grads, grads2, strict=True):
             np.testing.assert_array_equal(g2, g, err_msg=where)
