@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 __all__ = [
+    "BLOCKS_AT_LEAST",
     "BLOCK_BYTES",
     "LARGE_BLOCK_BYTES",
     "MIN_BLOCK_BYTES",
@@ -69,10 +70,14 @@ keeps of a block all stay in the cache (BCE with logits on 10^7 float64 numbers 
 LARGE_BLOCK_BYTES = 1 << 20
 """The blocks of a pass that keeps no temporary of a block's size (the softmax)."""
 
+BLOCKS_AT_LEAST = 32
+"""A block is also at most this fraction of the input (but not below `MIN_BLOCK_BYTES`): a
+block's temporaries count in the peak memory, and FocalLoss keeps nine of them, 9/32 of
+an input of a few MB (9/8 with eighths: its peak was 1.9 times a 2.6 MB float32 input)."""
+
 MIN_BLOCK_BYTES = 64 << 10
-"""A block is also at most an eighth of the input, but not below this: a block's
-temporaries stay small beside an input of a few MB too (they count in its peak memory),
-and tiny inputs are one block."""
+"""The smallest block (tiny inputs are one block): below this, Python's dozen calls per
+block cost more than the block's arithmetic."""
 
 THREADS_MIN_BYTES = 4 << 20
 """Below this many bytes of input one thread does the work: handing out a few blocks
@@ -105,11 +110,11 @@ def get_num_threads() -> int:
 def row_blocks(rows: int, row_bytes: int, block_bytes: int = BLOCK_BYTES) -> list[slice]:
     """The first dimension cut into ranges of about `block_bytes` (at least one row each).
 
-    Inputs under 8 blocks get smaller blocks, an eighth of the input, but not under
-    `MIN_BLOCK_BYTES`.
+    Inputs under `BLOCKS_AT_LEAST` blocks get smaller blocks, that fraction of the input,
+    but not under `MIN_BLOCK_BYTES`.
     """
     row_bytes = max(1, row_bytes)
-    block = min(block_bytes, max(MIN_BLOCK_BYTES, rows * row_bytes // 8))
+    block = min(block_bytes, max(MIN_BLOCK_BYTES, rows * row_bytes // BLOCKS_AT_LEAST))
     step = max(1, block // row_bytes)
     return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
 

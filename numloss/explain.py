@@ -213,6 +213,12 @@ def _triplet_v(i: int) -> Callable[[Context], Any]:
     return lambda c: c.obj._differences(c.r.a, c.r.p, c.r.n)[i]
 
 
+def _kl_log_p(c: Context) -> np.ndarray:
+    """log p: the target itself with log_target, else log t with 0 where t = 0."""
+    t = c.r.t
+    return t if c.obj.log_target else np.log(np.where(t > 0, t, 1))
+
+
 def _hinge_zones(c: Context) -> np.ndarray:
     """The lesson's three zones (2.2.1) of each margin u = y f."""
     u = c.r.y * c.r.f
@@ -310,15 +316,12 @@ RECIPES: dict[str, Recipe] = {
     "KLDivLoss": Recipe(
         {"input": "x", "target": "t"},
         forward=(
-            Show("p, the target's probabilities (t, or e^t with log_target)", "p"),
             Show(
-                "log p (0 where p = 0: 0 log 0 = 0)",
-                lambda c: np.log(np.where(c.r.p > 0, c.r.p, 1)),
+                "p, the target's probabilities (t, or e^t with log_target)",
+                lambda c: np.exp(c.r.t) if c.obj.log_target else c.r.t,
             ),
-            Show(
-                "log p - x = log p - log q, the log-ratio",
-                lambda c: np.log(np.where(c.r.p > 0, c.r.p, 1)) - _input(c),
-            ),
+            Show("log p (0 where p = 0: 0 log 0 = 0)", _kl_log_p),
+            Show("log p - x = log p - log q, the log-ratio", lambda c: _kl_log_p(c) - _input(c)),
         ),
         loss="l = p (log p - x), 0 where p = 0 (a row's sum is KL(p || q))",
         local=("dl/dx = -p",),

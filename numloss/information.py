@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._blocks import blockwise
 from ._validate import (
     as_float_array,
     check_choice,
@@ -219,7 +220,7 @@ class KLDivLoss(Loss):
     reductions = ("mean", "batchmean", "sum", "none")
 
     class Record(NamedTuple):
-        p: np.ndarray  # the target's probabilities: t, or e^t with log_target
+        t: np.ndarray  # the target: p, or log p with log_target (p = e^t is made per block)
         denominator: int | None  # N for "batchmean"; None: the number of elements
 
     def __init__(self, reduction: str = "mean", log_target: bool = False):
@@ -236,14 +237,20 @@ class KLDivLoss(Loss):
         check_log_probabilities("input", x, "KLDivLoss", "q")  # log q <= 0
         if self.log_target:
             check_log_probabilities("target", t, "KLDivLoss")  # log p <= 0
-            p = np.exp(t)  # the target's probabilities
-            losses = p * (t - x)  # e^t (t - x)
         else:
             check_in_range("target", t, 0.0, np.inf, "probabilities")
-            p = t
-            losses = _xlogy(t, t) - t * x  # t log t - t x, with 0 log 0 = 0
+        losses = blockwise(self._losses, x.shape, x.dtype, x, t)  # a block of rows at a time
         batch = (x.shape[0] if x.ndim else 1) if self.reduction == "batchmean" else None
-        return losses, self.Record(p, denominator=batch)
+        return losses, self.Record(t, denominator=batch)
+
+    def _losses(self, x, t):
+        if self.log_target:
+            return np.exp(t) * (t - x)  # e^t (t - x)
+        return _xlogy(t, t) - t * x  # t log t - t x, with 0 log 0 = 0
 
     def _backward(self, r, dl):
-        return 0.0 - r.p * dl  # dl/dx = -p   (0.0 - 0 is +0, not -0)
+        return blockwise(self._gradient, r.t.shape, r.t.dtype, r.t, dl)
+
+    def _gradient(self, t, dl):
+        p = np.exp(t) if self.log_target else t  # the target's probabilities
+        return 0.0 - p * dl  # dl/dx = -p   (0.0 - 0 is +0, not -0)

@@ -283,7 +283,7 @@ class CrossEntropyLoss(_ClassLoss):
         t = index_targets(target, z, w, self.ignore_index)
         w_c = None if w is None else along_classes(w, z.ndim)  # w_c along dimension 1
         gap_y = np.empty(t.kept.shape, z.dtype)  # m - z_y
-        below = np.zeros(t.kept.shape, z.dtype)  # sum_c w_c (m - z_c)
+        below = np.empty(t.kept.shape, z.dtype) if e else None  # sum_c w_c (m - z_c)
 
         def shifted(rows, d):  # read from each block's d = z - m while it is in the cache
             gap_y[rows] = -class_gather(d, t.y[rows])  # m - z_y
@@ -291,13 +291,17 @@ class CrossEntropyLoss(_ClassLoss):
                 below[rows] = -class_sum(d, w_c)  # sum_c w_c (m - z_c): terms >= 0
 
         parts = softmax_parts(z, axis=1, shifted=shifted)
-        log_norm = np.log1p(parts.rest)  # logsumexp(z) - m
         W = C if w is None else w.sum()  # sum_c w_c
-        B_y = (1 - e) * t.w_y  # the target's coefficient (0 where ignored)
-        a = B_y + (e / C) * W * t.kept  # sum_c B_c
-        losses = a * log_norm + B_y * gap_y  # -log p_c = log_norm + (m - z_c)
+        # without smoothing B is the weighted one-hot: a = B_y = w_y (no new arrays)
+        B_y = (1 - e) * t.w_y if e else t.w_y  # the target's coefficient (0 where ignored)
+        a = B_y + (e / C) * W * t.kept if e else B_y  # sum_c B_c
+        # l = a log_norm + B_y (m - z_y) [+ (e / C) sum_c w_c (m - z_c)], since
+        # -log p_c = log_norm + (m - z_c); summed in place, on the arrays made above
+        losses = np.log1p(parts.rest)  # log_norm = log(1 + rest) = logsumexp(z) - m
+        losses *= a
+        losses += np.multiply(B_y, gap_y, out=gap_y)
         if e:
-            losses += (e / C) * t.kept * below
+            losses += np.multiply((e / C) * t.kept, below, out=below)
         smooth = (e / C) * (1.0 if w is None else w_c) if e else 0.0
         B = IndexCoefficients(t.y, B_y, smooth, kept=t.kept > 0)
         return losses, self.Record(z, parts, a, B, t.denominator, False)
@@ -345,29 +349,29 @@ class CrossEntropyLoss(_ClassLoss):
         dl = over_classes(dl)  # dL/dl_n, lined up with the classes
         grad = exps  # forward's e^(z - m) becomes the gradient, in place
         if isinstance(r.B, IndexCoefficients):
-            B_lead = _index_B_at(r.B, leader)
-            self._index_gradient(grad, r, dl, leader_gradient(r.a, B_lead, rest))
+            self._index_gradient(grad, r, dl)
             return unbatched(grad, r.unbatched)
         grad *= r.a / (1 + rest) * dl  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
         B_lead = _subtract_B(grad, r.B, dl, leader)  # - B_k dL/dl_n, returns B at the leader
         class_put(grad, leader, leader_gradient(r.a, B_lead, rest) * dl)  # the leader, exactly
         return unbatched(grad, r.unbatched)
 
-    def _index_gradient(self, grad, r, dl, at_leader):
-        """grad = (a p - B) dL/dl_n for index targets, B never built; a block of rows at a
-        time, so that the entries at y and at the leader are set while in the cache."""
-        B, leader, N = r.B, r.softmax.leader, grad.shape[0]
-        p_scale = r.a / (1 + r.softmax.rest) * dl  # p_k = e^(z_k - m) / (1 + rest)
-        at_y, at_leader = B.B_y * dl, at_leader * dl
-        smoothing = B.kept * dl if self.label_smoothing else None
+    def _index_gradient(self, grad, r, dl):
+        """grad = (a p - B) dL/dl_n for index targets, B never built. A block of rows at a
+        time: the per-sample factors are made for the block's rows only (no arrays of N
+        besides the record's), and the entries at y and at the leader are set while the
+        block is in the cache."""
+        N = grad.shape[0]
 
         def block(rows):
-            g = grad[rows]
-            g *= p_scale[rows]  # a p_k dL/dl_n
-            if smoothing is not None:  # -(e / C) w_k dL/dl_n where the target counts
-                g -= B.smooth * smoothing[rows]
-            class_put(g, B.y[rows], class_gather(g, B.y[rows]) - at_y[rows])  # -(1 - e) w_y
-            class_put(g, leader[rows], at_leader[rows])  # the leader, exactly
+            g, d = grad[rows], rows_of(dl, rows, N)  # the block, and its dL/dl_n
+            a, B, s = rows_of(r.a, rows, N), rows_of(r.B, rows, N), rows_of(r.softmax, rows, N)
+            g *= a / (1 + s.rest) * d  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
+            if self.label_smoothing:  # -(e / C) w_k dL/dl_n where the target counts
+                g -= B.smooth * (B.kept * d)
+            class_put(g, B.y, class_gather(g, B.y) - B.B_y * d)  # -(1 - e) w_y at k = y
+            at_leader = leader_gradient(a, _index_B_at(B, s.leader), s.rest)
+            class_put(g, s.leader, at_leader * d)  # the leader's entry, exactly
 
         for_blocks(block, N, grad[:1].nbytes, LARGE_BLOCK_BYTES)  # no temporaries but one
 

@@ -33,9 +33,10 @@ def test_row_blocks_cover_every_row_once_in_order(rows, row_bytes):
         assert (b.stop - b.start) * row_bytes <= max(_blocks.BLOCK_BYTES, row_bytes)
 
 
-def test_a_small_input_is_one_block_and_a_mid_sized_one_eight():
+def test_a_small_input_is_one_block_and_a_mid_sized_one_thirty_two():
     assert len(_blocks.row_blocks(1000, 8)) == 1  # 8 KB: one block
-    assert len(_blocks.row_blocks(128 * 1024, 8)) == 8  # 1 MB: eighths of 128 KB
+    assert len(_blocks.row_blocks(1 << 18, 8)) == 32  # 2 MB: 32 blocks of 64 KB
+    assert len(_blocks.row_blocks(1 << 17, 8)) == 16  # 1 MB: not under 64 KB a block
 
 
 def _formula(x, y, w, dl):

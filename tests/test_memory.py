@@ -37,17 +37,6 @@ LIMIT = 1.5
 INPUT_BYTES = 8 << 20
 WIDTH = 64
 REDUCTIONS = ("mean", "sum")
-PENDING = {
-    # numloss/information.py (not part of this change) still keeps e^t for backward and
-    # builds t log t and t x whole; the fix is the blockwise form the other losses use
-    "KLDivLoss": "KLDivLoss keeps e^t and full-size temporaries (information.py, issue 10)",
-}
-LOSSES = [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=PENDING[c.__name__]))
-    if c.__name__ in PENDING
-    else c
-    for c in exported_losses()
-]
 
 
 def memory_cases(cls, dtype):
@@ -123,7 +112,7 @@ def peak_ratio(cls, options: dict, inputs: tuple) -> float:
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: getattr(c, "__name__", None))
+@pytest.mark.parametrize("cls", exported_losses(), ids=lambda c: c.__name__)
 def test_peak_memory_is_at_most_one_and_a_half_inputs(cls, dtype):
     worst, where, count = 0.0, "", 0
     for options, label, inputs in memory_cases(cls, dtype):
