@@ -357,6 +357,10 @@ def measure(case: Case, libraries: dict, rng: np.random.Generator) -> Row:
     """Time (and measure the memory of) every implementation of one case."""
     inputs = INPUTS[case.loss](rng, case.shape, case.dtype)
     runs = {"numloss": numloss_run(case.loss, case.options, inputs)}
+    if case.section == "libraries":  # numloss on both cores, timed right after one core:
+        # not after PyTorch, whose idle OpenMP threads keep spinning on the other core
+        # for a while after each call (numloss on two threads took 1.5x its time there)
+        runs["numloss 2t"] = on_threads(runs["numloss"], 2)
     if case.compare:
         torch, sk = libraries["torch"], libraries["sklearn"]
         runs["textbook"] = textbook_run(libraries["textbook"], case.loss, case.options, inputs)
@@ -364,8 +368,6 @@ def measure(case: Case, libraries: dict, rng: np.random.Generator) -> Row:
         runs["sklearn 2t"] = sklearn_run(sk, case.loss, case.options, inputs, threads=2)
         runs["torch 1t"] = torch_run(torch, case.loss, case.options, inputs, threads=1)
         runs["torch 2t"] = torch_run(torch, case.loss, case.options, inputs, threads=2)
-        if case.section == "libraries":  # and numloss on both cores
-            runs["numloss 2t"] = on_threads(runs["numloss"], 2)
         runs = {name: run for name, run in runs.items() if run is not None}
     seconds = time_interleaved(runs, case.repeats)
     memory = {}
