@@ -57,7 +57,28 @@ class _BinaryMarginLoss(Loss):
         return f, y
 
 
-class HingeLoss(_BinaryMarginLoss):
+class _MarginHinge(_BinaryMarginLoss):
+    """The two hinges' shared steps: the ``margin`` option, and forward and backward that
+    run the class's element-wise `_losses(f, y)` and `_gradient(f, y, dl)` on a block of
+    rows at a time, keeping only the inputs for backward."""
+
+    class Record(NamedTuple):
+        f: np.ndarray  # the scores
+        y: np.ndarray  # the labels -1/+1
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = check_option("margin", margin)
+
+    def _forward(self, input, target):
+        f, y = self._scores_and_labels(input, target)
+        return blockwise(self._losses, f.shape, f.dtype, f, y), self.Record(f, y)
+
+    def _backward(self, r, dl):
+        return blockwise(self._gradient, r.f.shape, r.f.dtype, r.f, r.y, dl)
+
+
+class HingeLoss(_MarginHinge):
     r"""Binary hinge loss (lesson 2.2.1): ``l = max(0, margin - y f)``.
 
     Domain: ``input`` f holds scores (any real), ``target`` y labels -1 or +1 (0/1
@@ -87,31 +108,16 @@ class HingeLoss(_BinaryMarginLoss):
     References: the lesson, section 2.2; Keras ``Hinge``; Cortes and Vapnik (1995).
     """
 
-    class Record(NamedTuple):
-        f: np.ndarray  # the scores
-        y: np.ndarray  # the labels -1/+1
-
-    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.margin = check_option("margin", margin)
-
-    def _forward(self, input, target):
-        f, y = self._scores_and_labels(input, target)
-        return blockwise(self._losses, f.shape, f.dtype, f, y), self.Record(f, y)
-
     def _losses(self, f, y):
         u = y * f  # the margin of each prediction
         return np.maximum(self.margin - u, 0)  # l = max(0, margin - u)
-
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.f.shape, r.f.dtype, r.f, r.y, dl)
 
     def _gradient(self, f, y, dl):
         inside = y * f < self.margin  # [u < margin]: where the hinge is not flat
         return np.where(inside, -y, 0) * dl  # dl/df = -y [u < margin]
 
 
-class SquaredHingeLoss(_BinaryMarginLoss):
+class SquaredHingeLoss(_MarginHinge):
     r"""Squared hinge loss: ``l = max(0, margin - y f)^2``.
 
     Domain as `HingeLoss` (labels -1/+1). Keras ``SquaredHinge``. Squaring makes the
@@ -136,27 +142,12 @@ class SquaredHingeLoss(_BinaryMarginLoss):
     References: Keras ``SquaredHinge``.
     """
 
-    class Record(NamedTuple):
-        f: np.ndarray  # the scores
-        y: np.ndarray  # the labels -1/+1
-
-    def __init__(self, margin: float = 1.0, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.margin = check_option("margin", margin)
-
-    def _forward(self, input, target):
-        f, y = self._scores_and_labels(input, target)
-        return blockwise(self._losses, f.shape, f.dtype, f, y), self.Record(f, y)
-
     def _g(self, f, y):
         return np.maximum(self.margin - y * f, 0)  # g = max(0, margin - y f)
 
     def _losses(self, f, y):
         g = self._g(f, y)
         return g * g  # l = g^2
-
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.f.shape, r.f.dtype, r.f, r.y, dl)
 
     def _gradient(self, f, y, dl):
         return -2 * self._g(f, y) * y * dl + 0.0  # dl/df = -2 y g  (+ 0.0 turns -0 into 0)
