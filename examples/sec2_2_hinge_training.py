@@ -100,11 +100,16 @@ for name, model in (
 # gives dl_n/df_n for each point, -y [y f < 1] for the hinge. The points where it is not 0
 # are the support vectors; for BCE, dl/df = sigmoid(f) - t, which is never 0.
 
+
 # %%
+def per_point_gradient(loss, f, target):
+    """dl_n/df_n, one per point: the loss with reduction="none", backward with 1s."""
+    loss(f, target)
+    return loss.backward(np.ones_like(f))
+
+
 f = hinge_model(X)
-hinge = nl.HingeLoss(reduction="none")
-hinge(f, y)
-hinge_grad = hinge.backward(np.ones_like(f))  # dl_n/df_n, one per point
+hinge_grad = per_point_gradient(nl.HingeLoss(reduction="none"), f, y)
 has_grad = (hinge_grad != 0).ravel()
 inside = (y * f < 1).ravel()  # the margin condition, y f < 1
 print(f"\n  support vectors (y f < 1): {inside.sum()} of {N}")
@@ -114,9 +119,7 @@ print(
 )
 
 logistic_f = logistic_model(X)
-bce = nl.BCEWithLogitsLoss(reduction="none")
-bce(logistic_f, t)
-bce_grad = bce.backward(np.ones_like(logistic_f))
+bce_grad = per_point_gradient(nl.BCEWithLogitsLoss(reduction="none"), logistic_f, t)
 print(
     f"  points with a nonzero BCE gradient: {(bce_grad != 0).sum()} of {N} "
     f"(smallest |dl/df| {np.abs(bce_grad).min():.1e})"

@@ -492,58 +492,66 @@ def load_average() -> str:
         return "unknown"
 
 
+HOW_TO_READ = (
+    "How to read it: each `÷ X` column is numloss's time divided by X's, measured in the "
+    "same run, in turn (below 1: numloss is faster). `1t`/`2t`: one thread, two threads. "
+    "Memory is the peak traced by `tracemalloc` during forward + backward, the returned "
+    "gradient included, divided by the bytes of the differentiable inputs (the target is "
+    "at most 1.5); PyTorch's allocator is not traced, so it has no memory column. "
+    "The textbook form computes in float64 whatever the input's dtype. scikit-learn "
+    "returns per-sample gradients, not scaled by 1/N. `-`: not measured (not installed, "
+    "or no such loss there)."
+)
+
+
 def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
-    by_section = {
-        s: [r for r in rows if r.case.section == s] for s in ("libraries", "every loss", "scaling")
-    }
+    """The results as Markdown: how they were measured, then one section per table."""
+    section = {s: [r for r in rows if r.case.section == s] for s in ("libraries", "every loss")}
     command = "python -m numloss.bench" + (" --quick" if mode_name == "quick" else "")
-    text = ["# numloss benchmark", ""]
-    text += [
+    text = [
+        "# numloss benchmark",
+        "",
         f"`{command}`: forward + backward, the median of several repeats, each right after "
-        "an untimed call of the same implementation, the implementations in turn."
+        "an untimed call of the same implementation, the implementations in turn.",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in about.items()) + ".",
+        *(["", f"**{note}**"] if note else []),
+        "",
+        HOW_TO_READ,
+        *_section("Against the libraries", ratio_table(section["libraries"])),
+        *_section(
+            "Both cores",
+            [
+                "numloss with `numloss.set_num_threads(2)` (or `NUMLOSS_THREADS=2`): blocks of "
+                "rows on two threads, the same results bit for bit.",
+                "",
+            ]
+            + two_threads_table(section["libraries"]),
+        ),
+        *_section(
+            "Every loss",
+            ["Default options; the shape is each differentiable input's.", ""]
+            + ratio_table(section["every loss"]),
+        ),
+        *_section("Scaling", scaling_section(rows, slopes)),
+        *_section("Every time (ms)", times_table(section["libraries"] + section["every loss"])),
     ]
-    text += ["", "Machine: " + "; ".join(f"{k} {v}" for k, v in about.items()) + "."]
-    if note:
-        text += ["", f"**{note}**"]
-    text += [
-        "",
-        "How to read it: each `÷ X` column is numloss's time divided by X's, measured in the "
-        "same run, in turn (below 1: numloss is faster). `1t`/`2t`: one thread, two threads. "
-        "Memory is the peak traced by `tracemalloc` during forward + backward, the returned "
-        "gradient included, divided by the bytes of the differentiable inputs (the target is "
-        "at most 1.5); PyTorch's allocator is not traced, so it has no memory column. "
-        "The textbook form computes in float64 whatever the input's dtype. scikit-learn "
-        "returns per-sample gradients, not scaled by 1/N. `-`: not measured (not installed, "
-        "or no such loss there).",
-        "",
-        "## Against the libraries",
-        "",
-        *ratio_table(by_section["libraries"]),
-        "",
-        "## Both cores",
-        "",
-        "numloss with `numloss.set_num_threads(2)` (or `NUMLOSS_THREADS=2`): blocks of rows on "
-        "two threads, the same results bit for bit.",
-        "",
-        *two_threads_table(by_section["libraries"]),
-        "",
-        "## Every loss",
-        "",
-        "Default options; the shape is each differentiable input's.",
-        "",
-        *ratio_table(by_section["every loss"]),
-        "",
-        "## Scaling",
-        "",
-        "![time against elements](figures/bench_scaling.png)",
-        "",
-    ]
-    text += ["Log-log slope of time against elements (linear cost: 1; the target: 0.9 to 1.1):", ""]
-    text += [f"- {loss}, {lo:.0e} to {hi:.0e}: {s:.2f}" for loss, (lo, hi, s) in slopes.items()]
-    text += ["", *scaling_table(by_section["scaling"]), "", "## Every time (ms)", ""]
-    text += times_table(by_section["libraries"] + by_section["every loss"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(text) + "\n")
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return ["", f"## {title}", "", *lines]
+
+
+def scaling_section(rows: list[Row], slopes: dict) -> list[str]:
+    """The scaling figure, the fitted slopes and the sweep's times."""
+    lines = ["![time against elements](figures/bench_scaling.png)", ""]
+    lines += ["Log-log slope of time against elements (linear cost: 1; the target: 0.9 to 1.1):"]
+    lines += [""] + [
+        f"- {loss}, {lo:.0e} to {hi:.0e}: {s:.2f}" for loss, (lo, hi, s) in slopes.items()
+    ]
+    return lines + ["", *scaling_table([r for r in rows if r.case.section == "scaling"])]
 
 
 def plot_scaling(path: Path, rows: list[Row], slopes: dict, fit: tuple[float, float]) -> None:
@@ -596,6 +604,38 @@ def _number(x: float | None) -> str:
 
 # -- the command ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> list[Row]:
+    args = parse_arguments(argv)
+    mode, mode_name = (QUICK, "quick") if args.quick else (FULL, "full")
+    libraries = {
+        "textbook": optional_import("numloss.textbook"),
+        "torch": optional_import("torch"),
+        "sklearn": optional_import("sklearn._loss.loss"),
+    }
+    about = machine()
+    about["load average at the start"] = load_average()
+    print(
+        f"numloss bench ({mode_name}): " + "; ".join(f"{k} {v}" for k, v in about.items()),
+        flush=True,
+    )
+    missing = [name for name, module in libraries.items() if module is None]
+    if missing:
+        print(f"not measured (not installed or not written yet): {', '.join(missing)}", flush=True)
+    rows = measure_all(cases(mode), libraries)
+    about["load average at the end"] = load_average()
+    slopes = {
+        loss: (*mode["fit"], slope(rows, loss, mode["fit"]))
+        for loss in ("CrossEntropyLoss", "BCEWithLogitsLoss")
+    }
+    print_summary(rows, slopes)
+    markdown = args.out / "bench_results.md"
+    figure = args.out / "figures" / "bench_scaling.png"
+    write_markdown(markdown, rows, slopes, mode_name, about, args.note)
+    plot_scaling(figure, rows, slopes, mode["fit"])
+    print(f"\nwrote {markdown} and {figure}")
+    return rows
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m numloss.bench", description=__doc__.split("\n")[0]
     )
@@ -606,27 +646,14 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument(
         "--note", default="", help="a line for the Markdown, e.g. about the machine's load"
     )
-    args = parser.parse_args(argv)
-    mode, mode_name = (QUICK, "quick") if args.quick else (FULL, "full")
+    return parser.parse_args(argv)
 
-    libraries = {
-        "textbook": optional_import("numloss.textbook"),
-        "torch": optional_import("torch"),
-        "sklearn": optional_import("sklearn._loss.loss"),
-    }
-    about = machine()
-    about["load average at the start"] = load_average()
-    print(
-        "numloss bench (" + mode_name + "): " + "; ".join(f"{k} {v}" for k, v in about.items()),
-        flush=True,
-    )
-    missing = [name for name, module in libraries.items() if module is None]
-    if missing:
-        print(f"not measured (not installed or not written yet): {', '.join(missing)}", flush=True)
 
-    table = cases(mode)
+def measure_all(table: list[Case], libraries: dict) -> list[Row]:
+    """Every row of the table measured in turn, a progress line each."""
     rng = np.random.default_rng(0)
-    torch_threads = libraries["torch"].get_num_threads() if libraries["torch"] else None
+    torch = libraries["torch"]
+    torch_threads = torch.get_num_threads() if torch is not None else None
     rows = []
     with warnings.catch_warnings():
         # KLDivLoss's "mean" warns, in numloss and in PyTorch, at every call: known here
@@ -634,14 +661,12 @@ def main(argv: list[str] | None = None) -> list[Row]:
         for i, case in enumerate(table, 1):
             rows.append(measure(case, libraries, rng))
             print(progress_line(i, len(table), rows[-1]), flush=True)
-    if torch_threads is not None:
-        libraries["torch"].set_num_threads(torch_threads)
-    about["load average at the end"] = load_average()
+    if torch is not None:  # the runs set it per call: put back what it was
+        torch.set_num_threads(torch_threads)
+    return rows
 
-    slopes = {
-        loss: (*mode["fit"], slope(rows, loss, mode["fit"]))
-        for loss in ("CrossEntropyLoss", "BCEWithLogitsLoss")
-    }
+
+def print_summary(rows: list[Row], slopes: dict) -> None:
     for section in ("libraries", "every loss"):
         print(f"\n{section}: numloss's time ÷ each other's (below 1: numloss is faster)")
         print("\n".join(ratio_table([r for r in rows if r.case.section == section])))
@@ -651,13 +676,6 @@ def main(argv: list[str] | None = None) -> list[Row]:
     print()
     for loss, (lo, hi, s) in slopes.items():
         print(f"log-log slope of {loss}, {lo:.0e} to {hi:.0e} elements: {s:.2f}")
-
-    markdown = args.out / "bench_results.md"
-    figure = args.out / "figures" / "bench_scaling.png"
-    write_markdown(markdown, rows, slopes, mode_name, about, args.note)
-    plot_scaling(figure, rows, slopes, mode["fit"])
-    print(f"\nwrote {markdown} and {figure}")
-    return rows
 
 
 if __name__ == "__main__":

@@ -258,35 +258,12 @@ def _explain(argv: list[str]) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     target = resolve(name)
-    parser = _explain_parser(name, target)
-    args = parser.parse_args(rest)
+    args = _explain_parser(name, target).parse_args(rest)
     inputs = {inp: array(f"--{inp}", getattr(args, inp)) for inp in _inputs(target)}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if target in FUNCTIONS:
-                options = {
-                    k: option_value(f"--{k.replace('_', '-')}", p, v)
-                    for k, p in _options(target).items()
-                    if (v := getattr(args, f"option_{k}")) is not None
-                }
-                trace = explain(target, *inputs.values(), **options)
-            else:
-                if target is train.Linear:
-                    obj = _linear(args, inputs["input"])
-                else:
-                    options = {
-                        k: option_value(f"--{k.replace('_', '-')}", p, v)
-                        for k, p in _options(target).items()
-                        if (v := getattr(args, f"option_{k}")) is not None
-                    }
-                    try:
-                        obj = target(**options)
-                    except (ValueError, TypeError) as err:
-                        raise UsageError(f"{target.__name__}: {err}") from None
-                    _broadcast_target(target, inputs)
-                g = None if args.grad_output is None else array("--grad-output", args.grad_output)
-                trace = explain(obj, *inputs.values(), grad_output=g)
+            trace = _trace(target, args, inputs)
         except (ValueError, TypeError) as err:
             raise UsageError(str(err)) from None
     seen = set()
@@ -297,6 +274,31 @@ def _explain(argv: list[str]) -> int:
             print(f"numloss: warning: {message}", file=sys.stderr)
     print(trace, end="")
     return 0
+
+
+def _trace(target, args: argparse.Namespace, inputs: dict):
+    """explain() of the function, or of the loss or layer built from the options given."""
+    if target in FUNCTIONS:
+        return explain(target, *inputs.values(), **_options_given(target, args))
+    if target is train.Linear:
+        obj = _linear(args, inputs["input"])
+    else:
+        try:
+            obj = target(**_options_given(target, args))
+        except (ValueError, TypeError) as err:
+            raise UsageError(f"{target.__name__}: {err}") from None
+        _broadcast_target(target, inputs)
+    g = None if args.grad_output is None else array("--grad-output", args.grad_output)
+    return explain(obj, *inputs.values(), grad_output=g)
+
+
+def _options_given(target, args: argparse.Namespace) -> dict:
+    """The options given on the command line, parsed as the parameter's default's type."""
+    return {
+        k: option_value(f"--{k.replace('_', '-')}", p, v)
+        for k, p in _options(target).items()
+        if (v := getattr(args, f"option_{k}")) is not None
+    }
 
 
 # -- gradcheck and bench ---------------------------------------------------------------------------

@@ -907,73 +907,92 @@ def _as_tuple(grad) -> tuple:
 # (grad, parameter gradients). A Sequential chains its layers' parts; WithLoss chains
 # the model's part and the loss's.
 def _loss_part(w: _Writer, loss: Loss, inputs: tuple, nested: bool):
-    cls = type(loss)
-    recipe = _recipe(loss)
+    cls, recipe = type(loss), _recipe(loss)
     value = loss.forward(*inputs)  # errors here are the loss's own, with its name
     record = loss._record
-    shape, dtype, denominator = loss._last
     x = {name: np.asarray(v) for name, v in zip(cls.inputs, inputs, strict=True)}
     c = Context(record, x, loss)
     forward, backward = _shows(recipe.forward, c), _shows(recipe.backward, c)  # before backward
-    shown = _shown_fields(forward, backward)
     rest = _Writer()  # the rest of the record, written now: backward may change it in place
-    _rest_of_record(rest, record, shown, {recipe.symbols.get(n, n): v for n, v in x.items()})
-
-    twin = copy.copy(loss)  # the same loss, reduction "none": the l_n and dl_n/dx
-    twin.reduction = "none"
-    with warnings.catch_warnings():  # forward above has said whatever it had to say
-        warnings.simplefilter("ignore")
-        losses = twin.forward(*inputs)
-    local = _as_tuple(twin.backward(np.ones(np.shape(losses), dtype=losses.dtype)))
-
+    symbols = {recipe.symbols.get(n, n): v for n, v in x.items()}
+    _rest_of_record(rest, record, _shown_fields(forward, backward), symbols)
+    losses, local = _per_element(loss, inputs)
     summary, formula, gradient = docstring_parts(cls)
     if nested:
         w.heading(f"  {loss!r}, on the output above")
     w.wrapped(summary)
-    if formula:
-        w.lines.append("    From the docstring:")
-        w.text(formula, "      ")
+    _from_docstring(w, formula)
     w.lines.append("    Inputs:")
     for name, v in x.items():
         w.item(f"  {recipe.symbols.get(name, name)} ({name})", v)
     w.item("  reduction", loss.reduction)
-    for what, source, v in forward:
-        w.step(what, source, v)
+    _steps(w, forward)
     w.lines += rest.lines
-    last = "the output (reduction='none')" if loss.reduction == "none" else ""
-    w.step(recipe.loss + (f"; {last}" if last else ""), "forward, reduction='none'", losses)
-    if loss.reduction == "sum":
-        w.step("L = sum_n l_n", "forward", value)
-    elif loss.reduction in ("mean", "batchmean"):
-        D = "record: denominator" if getattr(record, "denominator", None) is not None else ""
-        what = f"L = sum_n l_n / D, D = {_plain(denominator)}"
-        what += f" ({D})" if D else " (the number of elements)"
-        w.step(what, "forward", value)
+    last = "; the output (reduction='none')" if loss.reduction == "none" else ""
+    w.step(recipe.loss + last, "forward, reduction='none'", losses)
+    _reduction_step(w, loss, value)
 
     def finish(grad_output):
         grad = loss.backward(grad_output)
-        dl = _mean_derivative(loss.reduction, grad_output, denominator, np.dtype(dtype))
         if nested:
             w.heading(f"  {loss!r}")
-        if gradient:
-            w.lines.append("    From the docstring:")
-            w.text(gradient, "      ")
-        for what, source, v in backward:
-            w.step(what, source, v)
+        _from_docstring(w, gradient)
+        _steps(w, backward)
         for text, v in zip(recipe.local, local, strict=True):
             w.step(text, "backward, with dL/dl_n = 1 (reduction='none')", v)
-        if loss.reduction in ("mean", "batchmean"):
-            what = "dL/dl_n = g / D, the mean's derivative (g = grad_output, 1 if not given)"
-        else:
-            what = f"dL/dl_n = g (g = grad_output, 1 if not given; reduction={loss.reduction!r})"
-        w.step(what, "derived: the base class's reduction", dl)
-        names = [n for n in cls.inputs if n in cls.differentiable]
-        for name, g in zip(names, _as_tuple(grad), strict=True):
-            s = recipe.symbols.get(name, name)
-            w.step(f"dL/d{s} = dL/dl_n * dl_n/d{s}: the gradient", "backward", g)
+        _chain_rule_steps(w, loss, grad_output, grad)
         return grad, {}
 
     return value, finish
+
+
+def _per_element(loss: Loss, inputs: tuple) -> tuple:
+    """(l_n, dl_n/dx): the same loss with reduction "none", and its backward with 1s."""
+    twin = copy.copy(loss)
+    twin.reduction = "none"
+    with warnings.catch_warnings():  # the loss's own forward has said what it had to say
+        warnings.simplefilter("ignore")
+        losses = twin.forward(*inputs)
+    return losses, _as_tuple(twin.backward(np.ones(np.shape(losses), dtype=losses.dtype)))
+
+
+def _from_docstring(w: _Writer, lines: list[str]) -> None:
+    if lines:
+        w.lines.append("    From the docstring:")
+        w.text(lines, "      ")
+
+
+def _steps(w: _Writer, evaluated: list) -> None:
+    for what, source, v in evaluated:
+        w.step(what, source, v)
+
+
+def _reduction_step(w: _Writer, loss: Loss, value) -> None:
+    """L from the l_n: their sum, or their mean with the denominator the loss used."""
+    if loss.reduction == "sum":
+        w.step("L = sum_n l_n", "forward", value)
+    elif loss.reduction in ("mean", "batchmean"):
+        denominator = loss._last[2]
+        from_record = getattr(loss._record, "denominator", None) is not None
+        what = f"L = sum_n l_n / D, D = {_plain(denominator)}"
+        what += " (record: denominator)" if from_record else " (the number of elements)"
+        w.step(what, "forward", value)
+
+
+def _chain_rule_steps(w: _Writer, loss: Loss, grad_output, grad) -> None:
+    """dL/dl_n from grad_output and the reduction, then each input's gradient."""
+    _, dtype, denominator = loss._last
+    dl = _mean_derivative(loss.reduction, grad_output, denominator, np.dtype(dtype))
+    if loss.reduction in ("mean", "batchmean"):
+        what = "dL/dl_n = g / D, the mean's derivative (g = grad_output, 1 if not given)"
+    else:
+        what = f"dL/dl_n = g (g = grad_output, 1 if not given; reduction={loss.reduction!r})"
+    w.step(what, "derived: the base class's reduction", dl)
+    cls, symbols = type(loss), _recipe(loss).symbols
+    names = [n for n in cls.inputs if n in cls.differentiable]
+    for name, g in zip(names, _as_tuple(grad), strict=True):
+        s = symbols.get(name, name)
+        w.step(f"dL/d{s} = dL/dl_n * dl_n/d{s}: the gradient", "backward", g)
 
 
 def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
@@ -983,42 +1002,27 @@ def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
     record = last[0] if last else None
     c = Context(record, {"input": np.asarray(x)}, layer)
     forward, backward = _shows(recipe.forward, c), _shows(recipe.backward, c)
-    shown = _shown_fields(forward, backward)
     summary, formula, gradient = docstring_parts(type(layer))
+    heading = f"  layer {prefix.rstrip('.')}: {layer!r}"
     if nested:
-        w.heading(f"  layer {prefix.rstrip('.')}: {layer!r}")
+        w.heading(heading)
     w.wrapped(summary)
-    if formula:
-        w.lines.append("    From the docstring:")
-        w.text(formula, "      ")
+    _from_docstring(w, formula)
     w.lines.append("    Inputs:")
     w.item(f"  {recipe.symbols.get('input', 'x')} (input)", np.asarray(x))
-    for what, source, v in forward:
-        w.step(what, source, v)
-    _rest_of_record(w, record, shown, {"x": x})
+    _steps(w, forward)
+    _rest_of_record(w, record, _shown_fields(forward, backward), {"x": x})
     w.step(recipe.loss, "forward", y)
 
     def finish(grad_output, origin: str = "grad_output; 1 everywhere if not given"):
         g = np.ones(np.shape(y), dtype=np.asarray(y).dtype) if grad_output is None else grad_output
-        named = dict(getattr(layer, "named_parameters", list)())
-        saved = {name: p.grad.copy() for name, p in named.items()}
-        for p in named.values():
-            p.grad[...] = 0
-        try:
-            dx = layer.backward(g)
-            added = {name: p.grad.copy() for name, p in named.items()}
-        finally:
-            for name, p in named.items():
-                p.grad[...] = saved[name]
+        dx, added = _backward_alone(layer, g)
         if nested:
-            w.heading(f"  layer {prefix.rstrip('.')}: {layer!r}")
-        if gradient:
-            w.lines.append("    From the docstring:")
-            w.text(gradient, "      ")
+            w.heading(heading)
+        _from_docstring(w, gradient)
         source = "input" if origin.startswith("grad_output") else "backward"
         w.step(f"g = dL/dy, the upstream gradient ({origin})", source, g)
-        for what, source, v in backward:
-            w.step(what, source, v)
+        _steps(w, backward)
         w.step(recipe.local[0], "backward", dx)
         for name, grad in added.items():
             what = recipe.params.get(name, f"dL/d{name}")
@@ -1026,6 +1030,20 @@ def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
         return dx, {prefix + name: grad for name, grad in added.items()}
 
     return y, finish
+
+
+def _backward_alone(layer, g) -> tuple:
+    """(dL/dx, what backward adds to each parameter's .grad), each .grad left as it was."""
+    named = dict(getattr(layer, "named_parameters", list)())
+    saved = {name: p.grad.copy() for name, p in named.items()}
+    for p in named.values():
+        p.grad[...] = 0
+    try:
+        dx = layer.backward(g)
+        return dx, {name: p.grad.copy() for name, p in named.items()}
+    finally:
+        for name, p in named.items():
+            p.grad[...] = saved[name]
 
 
 def _sequential_part(w: _Writer, model: Sequential, x, prefix: str = ""):
@@ -1093,19 +1111,9 @@ def explain(obj, *inputs, grad_output=None, **options) -> Trace:
     >>> trace.value, trace.grad
     (array([0. , 0.5, 2. ]), array([ 0., -1., -1.]))
     """
+    _check_object(obj, options)
     w = _Writer()
     parameter_grads: dict = {}
-    if isinstance(obj, type):
-        raise TypeError(
-            f"obj: expected a loss or layer object, such as {obj.__name__}(); "
-            f"got the class {obj.__name__} itself"
-        )
-    is_function = any(obj is f for f in FUNCTIONS.values())
-    if options and not is_function:
-        raise TypeError(
-            f"explain: keyword options {sorted(options)} are for the information functions; "
-            "give a loss or layer its options when you make it"
-        )
     if isinstance(obj, Loss):
         w.lines.append(f"{obj!r}: forward and backward, step by step")
         w.heading("Forward")
@@ -1130,15 +1138,30 @@ def explain(obj, *inputs, grad_output=None, **options) -> Trace:
         value, finish = _model_part(w, obj, inputs[0])
         w.heading("Backward")
         grad, parameter_grads = finish(grad_output)
-    elif is_function:
+    else:
         w.lines.append(f"{obj.__name__}: step by step")
         value, grad = _function_trace(w, obj, inputs, options), None
-    else:
+    return Trace("\n".join(w.lines) + "\n", w.steps, value, grad, parameter_grads)
+
+
+def _check_object(obj, options: dict) -> None:
+    """An error unless `obj` is something explain traces, with options only for a function."""
+    if isinstance(obj, type):
+        raise TypeError(
+            f"obj: expected a loss or layer object, such as {obj.__name__}(); "
+            f"got the class {obj.__name__} itself"
+        )
+    is_function = any(obj is f for f in FUNCTIONS.values())
+    if not (is_function or isinstance(obj, (Loss, WithLoss, Layer))):
         raise TypeError(
             "obj: expected a numloss loss, a layer of numloss.train, WithLoss, or one of "
             f"surprise, entropy, cross_entropy, kl_divergence; got {type(obj).__name__}"
         )
-    return Trace("\n".join(w.lines) + "\n", w.steps, value, grad, parameter_grads)
+    if options and not is_function:
+        raise TypeError(
+            f"explain: keyword options {sorted(options)} are for the information functions; "
+            "give a loss or layer its options when you make it"
+        )
 
 
 def _model_part(w: _Writer, model, x):

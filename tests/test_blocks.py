@@ -66,15 +66,25 @@ def test_set_threads_checks_its_argument():
     assert _blocks.get_num_threads() == 1
 
 
-def test_two_threads_do_share_the_blocks(two_threads):
+def _threads_seen(rows: int, row_bytes: int) -> set:
     seen = set()
 
-    def work(rows):
+    def work(block):
         seen.add(threading.get_ident())
         np.exp(np.ones(200_000))  # long enough for the other thread to take a block
 
-    _blocks.for_blocks(work, 64, _blocks.THREADS_MIN_BYTES // 8)
-    assert len(seen) == 2
+    _blocks.for_blocks(work, rows, row_bytes)
+    return seen
+
+
+def test_two_threads_do_share_the_blocks(two_threads):
+    assert len(_threads_seen(64, _blocks.THREADS_MIN_BYTES // 8)) == 2
+
+
+def test_small_inputs_and_short_rows_stay_on_one_thread(two_threads):
+    assert len(_threads_seen(64, _blocks.THREADS_MIN_BYTES // 128)) == 1  # 1/2 the minimum
+    short = _blocks.THREADS_MIN_ROW_BYTES // 2
+    assert len(_threads_seen(4 * _blocks.THREADS_MIN_BYTES // short, short)) == 1
 
 
 def _run(cls, options, inputs):
@@ -87,8 +97,11 @@ def _run(cls, options, inputs):
 
 
 @pytest.mark.parametrize("cls", exported_losses(), ids=lambda c: c.__name__)
-def test_two_threads_give_one_threads_results_bit_for_bit(cls):
-    """The first option combination and the richest one of each loss, at 8 MB of input."""
+def test_two_threads_give_one_threads_results_bit_for_bit(cls, monkeypatch):
+    """The first option combination and the richest one of each loss, at 8 MB of input,
+    every input and row length on the threads (and in their larger blocks)."""
+    monkeypatch.setattr(_blocks, "THREADS_MIN_BYTES", 0)
+    monkeypatch.setattr(_blocks, "THREADS_MIN_ROW_BYTES", 0)
     cases = list(memory_cases(cls, np.float64))
     for options, where, inputs in (cases[0], cases[-1]):
         value, grads = _run(cls, options, inputs)

@@ -168,6 +168,25 @@ def run_suite(
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    classes, own_rows = exported_losses() + exported_layers(), {}
+    if args.module:
+        try:
+            classes, own_rows = module_losses(args.module)
+        except (ImportError, ValueError) as err:
+            parser.error(str(err))
+    if args.losses:
+        by_name = {c.__name__: c for c in classes}
+        unknown = [n for n in args.losses if n not in by_name]
+        if unknown:
+            parser.error(f"unknown loss(es) {', '.join(unknown)}; known: {', '.join(by_name)}")
+        classes = [by_name[n] for n in args.losses]
+    rows = print_suite(classes, args.seed, own_rows, args.verbose)
+    return 1 if any(not r for r in rows) else 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m numloss.gradcheck",
         description="Check every exported loss's backward against finite differences.",
@@ -183,26 +202,17 @@ def main(argv: list[str] | None = None) -> int:
         help="check the Loss subclasses of your own module (a name or a .py file) instead, "
         "with the cases of its CASES dict (see numloss.gradcheck.suite)",
     )
-    args = parser.parse_args(argv)
+    return parser
 
-    classes, own_rows = exported_losses() + exported_layers(), {}
-    if args.module:
-        try:
-            classes, own_rows = module_losses(args.module)
-        except (ImportError, ValueError) as err:
-            parser.error(str(err))
-    if args.losses:
-        by_name = {c.__name__: c for c in classes}
-        unknown = [n for n in args.losses if n not in by_name]
-        if unknown:
-            parser.error(f"unknown loss(es) {', '.join(unknown)}; known: {', '.join(by_name)}")
-        classes = [by_name[n] for n in args.losses]
 
+def print_suite(classes: list, seed: int, own_rows: dict, verbose: bool) -> list:
+    """Run the suite, a line per case as it goes (and the details of failures), then a
+    summary line; returns the results."""
     start = time.perf_counter()
     rows = []
     print(f"{'loss':<20} {'options':<58} {'inputs':<14} {'max rel err':>11} {'kinks':>5}  result")
     print("-" * 118)
-    for name, options, kind, result in run_suite(classes, seed=args.seed, cases=own_rows):
+    for name, options, kind, result in run_suite(classes, seed=seed, cases=own_rows):
         rows.append(result)
         verdict = "PASS" if result else "FAIL"
         print(
@@ -210,19 +220,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(result.kinks):>5}  {verdict}",
             flush=True,
         )
-        if args.verbose or not result:
+        if verbose or not result:
             for line in str(result).splitlines()[1:]:
                 print(f"{'':<20} {line}")
-    failed = sum(not r for r in rows)
     seconds = time.perf_counter() - start
     print("-" * 118)
     print(
         f"{len(rows)} cases, {sum(r.checked for r in rows)} coordinates checked, "
-        f"{sum(len(r.kinks) for r in rows)} kinks reported, {failed} failed "
+        f"{sum(len(r.kinks) for r in rows)} kinks reported, {sum(not r for r in rows)} failed "
         f"({seconds:.1f} s). A kink is where the one-sided slopes differ; backward's "
         f"value there lies between them."
     )
-    return 1 if failed else 0
+    return rows
 
 
 if __name__ == "__main__":  # pragma: no cover
