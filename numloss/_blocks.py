@@ -124,11 +124,15 @@ def get_num_threads() -> int:
 def row_blocks(rows: int, row_bytes: int, block_bytes: int = BLOCK_BYTES) -> list[slice]:
     """The first dimension cut into ranges of about `block_bytes` (at least one row each).
 
-    Inputs under `BLOCKS_AT_LEAST` blocks get smaller blocks, that fraction of the input,
-    but not under `MIN_BLOCK_BYTES`.
+    Inputs under `BLOCKS_AT_LEAST` blocks of `BLOCK_BYTES` get smaller blocks in
+    proportion, not under `MIN_BLOCK_BYTES`: 1/32 of the input for the element-wise
+    formulas, which keep temporaries of a block's size, and for a pass of blocks k times
+    larger (the softmax's, which keeps none) k/32: its Python calls per block stay few
+    (CE at (65536, 10) float64 took 7.8 ms in 1/32 blocks, 6.4 ms in 1/8).
     """
     row_bytes = max(1, row_bytes)
-    block = min(block_bytes, max(MIN_BLOCK_BYTES, rows * row_bytes // BLOCKS_AT_LEAST))
+    fraction = rows * row_bytes // BLOCKS_AT_LEAST * max(1, block_bytes // BLOCK_BYTES)
+    block = min(block_bytes, max(MIN_BLOCK_BYTES, fraction))
     step = max(1, block // row_bytes)
     return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
 
