@@ -158,7 +158,13 @@ def for_blocks(
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="numloss")
-    return list(_pool.map(work, blocks))
+    caller = np.geterr()  # NumPy's error handling is per thread: the workers take the caller's
+
+    def in_callers_errstate(block: slice):
+        with np.errstate(**caller):
+            return work(block)
+
+    return list(_pool.map(in_callers_errstate, blocks))
 
 
 def blockwise(f: Callable[..., np.ndarray], shape: tuple, dtype, *arrays) -> np.ndarray:

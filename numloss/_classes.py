@@ -26,13 +26,16 @@ __all__ = [
 ]
 
 
-def batched(name: str, input) -> tuple[np.ndarray, bool]:
-    """The input as a finite float array with classes on dimension 1; (C,) becomes (1, C).
+def batched(name: str, input, finite: bool = True) -> tuple[np.ndarray, bool]:
+    """The input as a float array with classes on dimension 1; (C,) becomes (1, C).
 
-    Returns the array and whether it was a single unbatched sample.
+    Returns the array and whether it was a single unbatched sample. With `finite` the
+    input is checked for NaN and infinities here; a loss that sums every entry anyway
+    passes False and checks that sum instead (`check_finite_by`), saving a pass.
     """
     z = as_float_array(name, input)
-    check_finite(name, z)
+    if finite:
+        check_finite(name, z)
     if z.ndim == 0 or z.shape[0 if z.ndim == 1 else 1] == 0:
         raise ValueError(
             f"{name}: expected shape (C,), (N, C) or (N, C, d1, ...) with C >= 1; got {z.shape}"

@@ -57,6 +57,7 @@ __all__ = [
     "check_choice",
     "check_class_indices",
     "check_finite",
+    "check_finite_by",
     "check_in_range",
     "check_option",
     "check_same_shape",
@@ -156,6 +157,17 @@ def check_finite(name: str, arr: np.ndarray) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         _first_bad(name, arr, bad, "finite values")
+
+
+def check_finite_by(name: str, arr: np.ndarray, computed: np.ndarray) -> None:
+    """Raise if `arr` holds a NaN or an infinity, judged first from `computed`: numbers
+    the loss made anyway, from every element of `arr`, such that one of them is NaN or
+    infinite whenever an element is (a sum over each row, say). Only then is `arr`
+    scanned, by `check_finite`, for the culprit."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(computed.sum()):
+            return
+    check_finite(name, arr)
 
 
 def check_in_range(

@@ -131,3 +131,19 @@ def test_class_max_is_max_and_first_argmax_ties_included(C, trailing):
     np.testing.assert_array_equal(
         _blocks.class_gather(strided, k), np.take_along_axis(strided, k, 1)
     )
+
+
+def test_the_threads_follow_the_callers_numpy_error_handling(two_threads, monkeypatch):
+    """np.errstate is per thread: a block on a worker thread obeys the caller's."""
+    monkeypatch.setattr(_blocks, "THREADS_MIN_BYTES", 0)
+    monkeypatch.setattr(_blocks, "THREADS_MIN_ROW_BYTES", 0)
+    seen = []
+
+    def work(rows):
+        seen.append((threading.get_ident(), np.geterr()["invalid"]))
+        np.exp(np.ones(200_000))  # long enough for the other thread to take a block
+
+    with np.errstate(invalid="ignore"):
+        _blocks.for_blocks(work, 64, 1 << 20)
+    assert len({ident for ident, _ in seen}) == 2
+    assert {mode for _, mode in seen} == {"ignore"}
