@@ -28,8 +28,9 @@ are handed to a pool of that many threads, in blocks `THREAD_BLOCK_FACTOR` times
 The results are identical to one thread's, bit for bit: every row is computed by the
 same code in whatever block it falls, and nothing is combined across blocks. The
 default is one thread: two threads gain where each block is long arithmetic (the
-softmax at C >= 100, focal loss: 0.65 to 0.8 of one thread's time) and little where a
-loss is a few passes over memory (BCE with logits: 0.98).
+softmax at C >= 100: 0.6 to 0.8 of one thread's time in `make bench`), less where a loss
+is a few passes over memory, and rows of a few numbers (an (N,) input, CE at C = 10)
+stay on one thread.
 
 Reducing along short rows
 -------------------------
@@ -86,16 +87,16 @@ block cost more than the block's arithmetic."""
 
 THREADS_MIN_BYTES = 16 << 20
 """Below this many bytes of input one thread does the work: its blocks are too small
-(1/32 of the input, `BLOCKS_AT_LEAST`) to be worth handing out."""
+(they share 1/32 of the input, `BLOCKS_AT_LEAST`) to be worth handing out."""
 
 THREADS_MIN_ROW_BYTES = 256
 """Rows shorter than this stay on one thread: each block is many short NumPy calls, and
 two threads made softmax cross-entropy at C = 10 1.1 to 2.5 times slower."""
 
 THREAD_BLOCK_FACTOR = 4
-"""On threads, blocks are this many times larger: fewer hand-offs (two threads took
-CrossEntropyLoss at (8192, 1000) to 0.88 of one thread's time with 1 MB blocks, to 0.66
-with 4 MB ones; FocalLoss at (65536, 64) from 0.89 to 0.64)."""
+"""On threads, blocks are this many times larger where the input allows: fewer hand-offs
+(two threads took CrossEntropyLoss at (8192, 1000) float64 to 0.88 of one thread's time
+with 1 MB blocks, to 0.66 with 4 MB ones)."""
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
@@ -121,17 +122,23 @@ def get_num_threads() -> int:
     return _threads
 
 
-def row_blocks(rows: int, row_bytes: int, block_bytes: int = BLOCK_BYTES) -> list[slice]:
+def row_blocks(
+    rows: int, row_bytes: int, block_bytes: int = BLOCK_BYTES, threads: int = 1
+) -> list[slice]:
     """The first dimension cut into ranges of about `block_bytes` (at least one row each).
 
     Inputs under `BLOCKS_AT_LEAST` blocks of `BLOCK_BYTES` get smaller blocks in
     proportion, not under `MIN_BLOCK_BYTES`: 1/32 of the input for the element-wise
     formulas, which keep temporaries of a block's size, and for a pass of blocks k times
     larger (the softmax's, which keeps none) k/32: its Python calls per block stay few
-    (CE at (65536, 10) float64 took 7.8 ms in 1/32 blocks, 6.4 ms in 1/8).
+    (CE at (65536, 10) float64 took 7.8 ms in 1/32 blocks, 6.0 ms in 1/8). On `threads`
+    threads the blocks are `THREAD_BLOCK_FACTOR` times larger, and the blocks in flight
+    share that fraction of the input, so the temporaries weigh no more than on one.
     """
     row_bytes = max(1, row_bytes)
-    fraction = rows * row_bytes // BLOCKS_AT_LEAST * max(1, block_bytes // BLOCK_BYTES)
+    fraction = rows * row_bytes // (BLOCKS_AT_LEAST * threads) * max(1, block_bytes // BLOCK_BYTES)
+    if threads > 1:
+        block_bytes *= THREAD_BLOCK_FACTOR
     block = min(block_bytes, max(MIN_BLOCK_BYTES, fraction))
     step = max(1, block // row_bytes)
     return [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
@@ -143,17 +150,14 @@ def for_blocks(
     """``[work(block) for block in row_blocks(...)]``, on the threads if set.
 
     `work` reads and writes only its own block's rows of any array, so that blocks may
-    run in any order, at the same time; its results come back in block order.
+    run in any order, at the same time; its results come back in block order. Every row's
+    result is the same in whatever block it falls, so threads change no bit of it.
     """
-    threaded = (
-        _threads > 1
-        and rows * row_bytes >= THREADS_MIN_BYTES
-        and row_bytes >= THREADS_MIN_ROW_BYTES
-    )
-    if threaded:  # (every row's result is the same in any block: bit for bit)
-        block_bytes *= THREAD_BLOCK_FACTOR
-    blocks = row_blocks(rows, row_bytes, block_bytes)
-    if not threaded or len(blocks) == 1:
+    threads = _threads
+    if rows * row_bytes < THREADS_MIN_BYTES or row_bytes < THREADS_MIN_ROW_BYTES:
+        threads = 1
+    blocks = row_blocks(rows, row_bytes, block_bytes, threads)
+    if threads == 1 or len(blocks) == 1:
         return [work(block) for block in blocks]
     global _pool
     if _pool is None:
@@ -227,25 +231,36 @@ def class_max(z: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(m, k): each row's largest entry and its first index, shaped (nb, 1, ...); and
     out = z - m, every entry <= 0 and exactly 0 where z_k = m (two floats subtract to 0
     only when they are equal)."""
-    C = z.shape[1]
-    if C >= SHORT_ROW:
-        k = np.argmax(z, axis=1, keepdims=True)  # the index, and the value read at it:
-        m = class_gather(z, k)  # one pass, where max then argmax are two
-        np.subtract(z, m, out=out)
-        return m, k
-    # short rows: NumPy's argmax, and a comparison with m broadcast along the row, run a
-    # loop per row (2.5 and 0.6 ns per element at C = 10); a maximum over the C columns
-    # and a comparison of z - m with 0 each run along the whole block (0.4 and 0.1 ns)
+    if z.shape[1] < SHORT_ROW:
+        m, k = _short_rows_max(z, out)
+        if k is not None:
+            return m, k
+    k = np.argmax(z, axis=1, keepdims=True)  # the index, and the value read at it:
+    m = class_gather(z, k)  # one pass, where max then argmax are two
+    np.subtract(z, m, out=out)
+    return m, k
+
+
+def _short_rows_max(z: np.ndarray, out: np.ndarray):
+    """`class_max` for rows of fewer than `SHORT_ROW` entries, or (m, None) when a row has
+    a tie or is not finite (then argmax decides, as for long rows).
+
+    NumPy's argmax, and a comparison with m broadcast along the row, run a loop per row
+    (2.5 and 0.6 ns per element at C = 10); a maximum over the C columns and a comparison
+    of z - m with 0 each run along the whole block (0.4 and 0.1 ns).
+    """
     m = z[:, 0].copy()
-    for c in range(1, C):
+    for c in range(1, z.shape[1]):
         np.maximum(m, z[:, c], out=m)
     m = m[:, None]
+    if not np.isfinite(m).all():  # NaN or inf: z - m is nowhere 0 on that row
+        return m, None
     np.subtract(z, m, out=out)
-    leads = out == 0  # the entries equal to the maximum
-    if np.count_nonzero(leads) != leads.size // C:  # a tie somewhere: take the first
-        return m, np.argmax(leads, axis=1, keepdims=True)
-    # one leader per row: its index is sum_c c [z_c = m] (an integer dot)
-    k = np.einsum("nc...,c->n...", leads.view(np.uint8), np.arange(C, dtype=np.uint8))
+    leads = out == 0  # the entries equal to the maximum: at least one per finite row
+    if np.count_nonzero(leads) != leads.size // z.shape[1]:  # so more than one on some row
+        return m, None
+    # exactly one leader per row: its index is sum_c c [z_c = m] (an integer dot)
+    k = np.einsum("nc...,c->n...", leads.view(np.uint8), np.arange(z.shape[1], dtype=np.uint8))
     return m, k[:, None].astype(np.intp)
 
 

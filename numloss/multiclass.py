@@ -326,7 +326,7 @@ class CrossEntropyLoss(_ClassLoss):
 
         with np.errstate(invalid="ignore"):  # inf - inf where z holds inf: checked below
             parts = softmax_parts(z, axis=1, shifted=B_sum)
-        check_finite_by("input", z, below)  # a NaN or infinity in z makes its row's NaN
+        check_finite_by("input", z, below)  # NaN or infinite where z is
         losses = a * np.log1p(parts.rest) + below
         rows = losses.size  # the mean is over samples, not over weights
         return losses, self.Record(z, parts, a, B, rows, False)
@@ -370,14 +370,14 @@ class CrossEntropyLoss(_ClassLoss):
         N = grad.shape[0]
 
         def block(rows):
-            g, d = grad[rows], rows_of(dl, rows, N)  # the block, and its dL/dl_n
+            g, dl_n = grad[rows], rows_of(dl, rows, N)  # the block, and its dL/dl_n
             a, B, s = rows_of(r.a, rows, N), rows_of(r.B, rows, N), rows_of(r.softmax, rows, N)
-            g *= a / (1 + s.rest) * d  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
+            g *= a / (1 + s.rest) * dl_n  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
             if self.label_smoothing:  # -(e / C) w_k dL/dl_n where the target counts
-                g -= B.smooth * (B.kept * d)
-            class_put(g, B.y, class_gather(g, B.y) - B.B_y * d)  # -(1 - e) w_y at k = y
+                g -= B.smooth * (B.kept * dl_n)
+            class_put(g, B.y, class_gather(g, B.y) - B.B_y * dl_n)  # -(1 - e) w_y at k = y
             at_leader = leader_gradient(a, _index_B_at(B, s.leader), s.rest)
-            class_put(g, s.leader, at_leader * d)  # the leader's entry, exactly
+            class_put(g, s.leader, at_leader * dl_n)  # the leader's entry, exactly
 
         for_blocks(block, N, grad[:1].nbytes, LARGE_BLOCK_BYTES)  # no temporaries but one
 

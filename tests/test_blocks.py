@@ -147,3 +147,19 @@ def test_the_threads_follow_the_callers_numpy_error_handling(two_threads, monkey
         _blocks.for_blocks(work, 64, 1 << 20)
     assert len({ident for ident, _ in seen}) == 2
     assert {mode for _, mode in seen} == {"ignore"}
+
+
+@pytest.mark.parametrize("C", [3, 40])
+def test_class_max_of_rows_that_are_not_finite_beside_rows_with_ties(C):
+    """A row with no entry equal to its maximum (NaN, inf, all -inf) must not hide a tie in
+    another row of the block: short rows (C < 32) then take argmax, as long rows do."""
+    z = np.zeros((4, C))
+    z[0, 1:3] = 2.0  # a tie: the first leader is 1
+    z[1] = -np.inf  # all -inf
+    z[2, 0] = np.nan
+    z[3, -1] = np.inf
+    d = np.empty_like(z)
+    with np.errstate(invalid="ignore"):
+        m, k = _blocks.class_max(z, out=d)
+    np.testing.assert_array_equal(k[:, 0], np.argmax(z, axis=1))
+    np.testing.assert_array_equal(m[:, 0], z[np.arange(4), np.argmax(z, axis=1)])

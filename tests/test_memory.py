@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 import pytest
 
+from numloss import _blocks
 from numloss.gradcheck.cases import Sampled, cases_for
 from numloss.gradcheck.suite import exported_losses
 
@@ -138,3 +139,19 @@ def test_the_measure_sees_an_extra_array():
     x, y = (np.random.default_rng(0).normal(size=(1 << 20,)) for _ in range(2))
     assert peak_ratio(nl.MSELoss, {}, (x, y)) <= LIMIT
     assert peak_ratio(Hoarding, {}, (x, y)) > LIMIT
+
+
+@pytest.mark.parametrize("cls", exported_losses(), ids=lambda c: c.__name__)
+def test_peak_memory_on_two_threads_is_within_the_same_bound(cls, monkeypatch):
+    """Blocks in flight on two threads share the one-thread budget for temporaries: the
+    first and the richest option combination, float32, every input on the threads."""
+    monkeypatch.setattr(_blocks, "THREADS_MIN_BYTES", 0)
+    monkeypatch.setattr(_blocks, "THREADS_MIN_ROW_BYTES", 0)
+    cases = list(memory_cases(cls, np.float32))
+    _blocks.set_num_threads(2)
+    try:
+        ratios = [(peak_ratio(cls, o, i), w) for o, w, i in (cases[0], cases[-1])]
+    finally:
+        _blocks.set_num_threads(1)
+    worst, where = max(ratios)
+    assert worst <= LIMIT, f"{cls.__name__} on two threads: peak {worst:.2f}x at {where}"

@@ -121,3 +121,23 @@ def test_softmax_parts_keep_the_tail_of_a_dominant_leader():
     _, _, exps, rest = nl.softmax_parts(np.array([[40.0, 0.0]]), axis=1)
     assert rest[0, 0] == np.exp(-40.0) and exps[0, 0] == 0.0
     assert np.log1p(rest[0, 0]) > 0  # where log(sum) would round 1 + e^-40 to 1
+
+
+def test_infinite_logits_give_the_same_answers_for_short_and_long_rows():
+    """-inf masks a class out; +inf takes all the probability. Short rows (C < 32) and long
+    rows agree, whatever other rows share their block."""
+    from scipy.special import logsumexp as scipy_logsumexp
+
+    for C in (3, 40):
+        z = np.zeros((2, C))
+        z[0, 1:3] = 2.0
+        z[1] = -np.inf
+        with np.errstate(invalid="ignore", divide="ignore"):
+            got = nl.logsumexp(z, axis=1)
+            want = scipy_logsumexp(z, axis=1)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-15)
+        row = np.zeros(C)
+        row[-1] = np.inf
+        with np.errstate(invalid="ignore"):
+            p = nl.softmax(row)
+        np.testing.assert_array_equal(p, np.eye(C)[-1])
