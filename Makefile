@@ -7,8 +7,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXAMPLES := $(sort $(filter-out examples/_%,$(wildcard examples/*.py)))
-# `make examples QUICK=1` runs every example in its --quick mode (what the tests run)
+# `make examples QUICK=1` runs every example in its --quick mode (what the tests run),
+# its figures written to build/figures-quick/, not over the committed ones
 EXAMPLE_FLAGS := $(if $(QUICK),--quick,)
+ifneq ($(QUICK),)
+export NUMLOSS_FIGURES := build/figures-quick
+endif
 
 export MPLBACKEND := Agg
 # small matrix products are slower with a BLAS thread pool fighting for 2 cores
@@ -27,9 +31,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -c "import numloss" # fail here, not later, if the install did not work
 	touch $(STAMP)
 
+# an interactive bash reads ~/.bashrc, which may put pyenv's or conda's python first
+# again: the environment is activated after it, from an init file of its own
 shell: $(STAMP)
 	@echo "numloss's environment: type 'exit' to leave it"
-	@. $(BIN)/activate && exec $${SHELL:-bash} -i
+	@printf '%s\n' '[ -f ~/.bashrc ] && . ~/.bashrc' '. $(BIN)/activate' > $(VENV)/shellrc
+	@exec bash --init-file $(VENV)/shellrc -i
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -63,6 +70,7 @@ example-%: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m numloss.bench
 
+# tiny shapes, seconds: written to build/bench-quick/, not over the committed results
 bench-quick: $(STAMP)
 	$(BIN)/python -m numloss.bench --quick
 

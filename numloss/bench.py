@@ -1,7 +1,7 @@
 """numloss's benchmark: forward + backward time and peak memory, beside the alternatives.
 
     python -m numloss.bench              # the full run (several minutes), what `make bench` runs
-    python -m numloss.bench --quick      # tiny shapes, seconds: what the tests run
+    python -m numloss.bench --quick      # tiny shapes, seconds: what the tests run (in build/)
     python -m numloss.bench --out DIR    # write DIR/bench_results.md, DIR/figures/bench_scaling.png
 
 What is measured, for each row of the table of cases (`cases`):
@@ -641,12 +641,18 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, 2 repeats: seconds")
     parser.add_argument(
-        "--out", type=Path, default=EXAMPLES, help="where to write (default: examples/)"
+        "--out",
+        type=Path,
+        help="where to write (default: examples/; with --quick, build/bench-quick/, so that "
+        "a quick run does not overwrite the committed results)",
     )
     parser.add_argument(
         "--note", default="", help="a line for the Markdown, e.g. about the machine's load"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = EXAMPLES.parent / "build" / "bench-quick" if args.quick else EXAMPLES
+    return args
 
 
 def measure_all(table: list[Case], libraries: dict) -> list[Row]:

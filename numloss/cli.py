@@ -26,6 +26,7 @@ import importlib
 import inspect
 import io
 import json
+import os
 import re
 import sys
 import warnings
@@ -258,6 +259,7 @@ def _explain(argv: list[str]) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     target = resolve(name)
+    _hint_other_name(name, target, rest)
     args = _explain_parser(name, target).parse_args(rest)
     inputs = {inp: array(f"--{inp}", getattr(args, inp)) for inp in _inputs(target)}
     with warnings.catch_warnings(record=True) as caught:
@@ -274,6 +276,26 @@ def _explain(argv: list[str]) -> int:
             print(f"numloss: warning: {message}", file=sys.stderr)
     print(trace, end="")
     return 0
+
+
+def _hint_other_name(name: str, target, rest: list[str]) -> None:
+    """An error that names the right command when the inputs given are another's: the
+    function cross_entropy takes --p and --q, the loss cross-entropy --input and --target."""
+    given = {a.split("=")[0] for a in rest if a.startswith("--") and a not in ("--help",)}
+    expected = {f"--{inp}" for inp in _inputs(target)}
+    if not given or given & expected:  # some of its own inputs: argparse says what is wrong
+        return
+    fits = [
+        other_name
+        for other_name, other in names().items()
+        if other is not target and {f"--{inp}" for inp in _inputs(other)} == given
+    ]
+    if fits:  # the one whose name is nearest to the name given
+        closest = max(fits, key=lambda n: difflib.SequenceMatcher(None, name, n).ratio())
+        raise UsageError(
+            f"{name} takes {', '.join(sorted(expected))}; for {', '.join(sorted(given))}, "
+            f"did you mean `numloss explain {closest}`?"
+        )
 
 
 def _trace(target, args: argparse.Namespace, inputs: dict):
@@ -405,3 +427,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as done:  # --help of a subcommand, or the suite's own parser
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+    except BrokenPipeError:  # the reader went away (`numloss gradcheck | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # for the exit flush
+        return 0

@@ -265,3 +265,28 @@ def test_python_dash_m_numloss(tmp_path):
 def test_console_script_entry_point():
     (script,) = entry_points(group="console_scripts", name="numloss")
     assert script.value == "numloss.cli:main"
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    """`numloss gradcheck | head -1`: the command ends quietly when its reader goes away."""
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "numloss", "gradcheck"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # like head after its first line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+
+
+def test_the_inputs_of_another_command_get_its_name(capsys):
+    """cross-entropy (the loss) takes --input and --target; --p and --q are the function's."""
+    code = main(["explain", "cross-entropy", "--p", "[1, 0, 0]", "--q", "[0.7, 0.2, 0.1]"])
+    err = capsys.readouterr().err
+    assert code == 2 and "did you mean `numloss explain cross_entropy`" in err
+    code = main(["explain", "cross-entropy", "--input", "[[1.0, 2.0]]"])  # one missing
+    err = capsys.readouterr().err
+    assert code == 2 and "--target" in err and "did you mean" not in err

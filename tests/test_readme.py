@@ -229,3 +229,16 @@ def test_claims_issue_12_corrected():
     assert "checked against finite differences" in README
     assert " MB" not in README  # memory in MiB, as computed
     assert "surprise(p, base=2)" not in README  # surprise is in nats by default, like the rest
+
+
+def test_the_own_loss_snippet_passes_the_suite_as_the_readme_says(tmp_path):
+    """The "Checking your own loss" module, saved as mylosses.py, checked by its command."""
+    (snippet,) = [s for s in SNIPPETS if s.startswith("# mylosses.py")]
+    (tmp_path / "mylosses.py").write_text(snippet)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "numloss.gradcheck", "--module", "mylosses"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "MyHinge" in done.stdout and " 0 failed" in done.stdout
