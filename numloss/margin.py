@@ -105,6 +105,10 @@ class HingeLoss(_MarginHinge):
     Textbook form: `numloss.textbook.hinge`, the formula as written, without the
     stable rewrite; the tests show where the two part.
 
+    In the code: `_losses` is the formula and `_gradient` its derivative times dL/dl;
+    forward and backward, shared with `SquaredHingeLoss` (`_MarginHinge`), run them on a
+    block of rows at a time and keep only the inputs for backward.
+
     References: the lesson, section 2.2; Keras ``Hinge``; Cortes and Vapnik (1995).
     """
 

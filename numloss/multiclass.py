@@ -348,7 +348,7 @@ class CrossEntropyLoss(_ClassLoss):
         return t
 
     def _backward(self, r, dl):
-        m, leader, exps, rest = r.softmax
+        exps = r.softmax.exps
         if exps is None:  # a second backward: the first one handed the buffer over
             exps = softmax_parts(r.z, axis=1).exps
         self._record = r._replace(softmax=r.softmax._replace(exps=None))
@@ -356,10 +356,8 @@ class CrossEntropyLoss(_ClassLoss):
         grad = exps  # forward's e^(z - m) becomes the gradient, in place
         if isinstance(r.B, IndexCoefficients):
             self._index_gradient(grad, r, dl)
-            return unbatched(grad, r.unbatched)
-        grad *= r.a / (1 + rest) * dl  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
-        B_lead = _subtract_B(grad, r.B, dl, leader)  # - B_k dL/dl_n, returns B at the leader
-        class_put(grad, leader, leader_gradient(r.a, B_lead, rest) * dl)  # the leader, exactly
+        else:
+            self._probability_gradient(grad, r, dl)
         return unbatched(grad, r.unbatched)
 
     def _index_gradient(self, grad, r, dl):
@@ -381,18 +379,20 @@ class CrossEntropyLoss(_ClassLoss):
 
         for_blocks(block, N, grad[:1].nbytes, LARGE_BLOCK_BYTES)  # no temporaries but one
 
+    def _probability_gradient(self, grad, r, dl):
+        """grad = (a p - B) dL/dl_n for probability targets, B made a block of rows at a
+        time (never N x C), in one pass over grad."""
+        N = grad.shape[0]
 
-def _subtract_B(grad, B: ProbabilityCoefficients, dl, leader) -> np.ndarray:
-    """grad -= B dL/dl_n, with B made a block of rows at a time; returns B at the leader."""
-    B_lead = np.empty(leader.shape, grad.dtype)
+        def block(rows):
+            g, dl_n = grad[rows], rows_of(dl, rows, N)  # the block, and its dL/dl_n
+            a, s, B = rows_of(r.a, rows, N), rows_of(r.softmax, rows, N), r.B.rows(rows)
+            g *= a / (1 + s.rest) * dl_n  # a p_k dL/dl_n, p_k = e^(z_k - m) / (1 + rest)
+            g -= B * dl_n  # - B_k dL/dl_n
+            at_leader = leader_gradient(a, class_gather(B, s.leader), s.rest)
+            class_put(g, s.leader, at_leader * dl_n)  # the leader's entry, exactly
 
-    def block(rows):
-        B_rows = B.rows(rows)
-        B_lead[rows] = class_gather(B_rows, leader[rows])
-        grad[rows] -= B_rows * rows_of(dl, rows, grad.shape[0])
-
-    for_blocks(block, grad.shape[0], grad[:1].nbytes)
-    return B_lead
+        for_blocks(block, N, grad[:1].nbytes)  # B and B dL/dl_n: two block temporaries
 
 
 def _index_B_at(B: IndexCoefficients, k: np.ndarray) -> np.ndarray:

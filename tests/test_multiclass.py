@@ -457,3 +457,24 @@ def test_properties(n, c, smoothing, seed):
         "CrossEntropyLoss", {"reduction": "none", "label_smoothing": smoothing}, z, y
     )
     np.testing.assert_allclose(values, reference, rtol=1e-12, atol=1e-14 * (1 + np.abs(z).max()))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"label_smoothing": 0.1}, {"weight": np.array([1.0, 0.0, 2.0, 1.0])}],
+    ids=["plain", "smoothing", "a zero weight"],
+)
+@pytest.mark.parametrize("targets", ["indices", "probabilities"])
+def test_cross_entropy_finds_any_non_finite_logit_from_its_row_sums(bad, options, targets):
+    """CrossEntropyLoss checks finiteness from sum_c w_c (m - z_c), not a scan of z: a NaN or
+    infinity anywhere (here in a class with no target mass and, in one case, weight 0)
+    must still be an error that names the input and the position."""
+    z = np.random.default_rng(0).normal(size=(40, 4))
+    y = np.zeros(40, dtype=int)
+    target = y if targets == "indices" else np.eye(4)[y]
+    z[17, 1] = bad  # class 1: not the target; weight 0 in one case
+    with pytest.raises(
+        ValueError, match=r"input: expected finite values; got .* at index \(17, 1\)"
+    ):
+        nl.CrossEntropyLoss(**options)(z, target)
