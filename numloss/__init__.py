@@ -14,7 +14,7 @@ module of the same name:
 """
 
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
-from ._blocks import get_num_threads, set_num_threads
+from .fast import get_num_threads, get_path, set_num_threads, set_path
 from ._validate import NumlossWarning
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
@@ -40,7 +40,9 @@ __all__ = [
     # the contract
     "Loss",
     "NumlossWarning",  # a likely mistake (softmax before CrossEntropyLoss, ...): see _validate
-    # large inputs' blocks of rows on several threads, results bit for bit the same
+    # the fast path (numloss.fast): which path a loss takes, and its threads
+    "set_path",
+    "get_path",
     "set_num_threads",
     "get_num_threads",
     # stable primitives
