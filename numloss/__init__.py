@@ -13,13 +13,13 @@ module of the same name:
 ``python -m numloss.gradcheck`` does so for every loss below under every option.
 """
 
+from . import explain, gradcheck  # modules, and callable: nl.explain(...), nl.gradcheck(...)
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
-from .fast import get_num_threads, get_path, set_num_threads, set_path
 from ._validate import NumlossWarning
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
-from .explain import explain
-from .gradcheck import GradcheckResult, gradcheck, numerical_gradient
+from .fast import get_num_threads, get_path, set_num_threads, set_path
+from .gradcheck import GradcheckResult, numerical_gradient
 from .information import KLDivLoss, cross_entropy, entropy, kl_divergence, surprise
 from .margin import HingeLoss, MultiMarginLoss, SoftMarginLoss, SquaredHingeLoss
 from .multiclass import CrossEntropyLoss, NLLLoss, one_hot, smooth_labels

@@ -117,7 +117,7 @@ def _first_bad(name: str, arr: np.ndarray, bad: np.ndarray, expected: str, hint:
 
 
 def as_float_array(name: str, x, dtype: np.dtype | None = None) -> np.ndarray:
-    """`x` as a float32 or float64 array, without copying one that already is.
+    """`x` as a C-ordered float32 or float64 array, without copying one that already is.
 
     With `dtype=None` float32 and float64 arrays keep their dtype and lists, integers and
     booleans become float64. With a `dtype` (a loss passes its input's, so the target
@@ -139,7 +139,9 @@ def as_float_array(name: str, x, dtype: np.dtype | None = None) -> np.ndarray:
         )
     if dtype is None:
         dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.dtype(np.float64)
-    return arr.astype(dtype, copy=False)
+    # in C order (a copy only of another layout): a row's sums are then taken in one order,
+    # whichever path and block computes them
+    return arr.astype(dtype, order="C", copy=False)
 
 
 def check_finite(name: str, arr: np.ndarray) -> None:

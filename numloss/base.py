@@ -205,7 +205,7 @@ class Loss:
     def _reduce(self, losses: np.ndarray, denominator):
         if self.reduction == "none":
             return losses
-        total = losses.sum()
+        total = np.ravel(losses).sum()  # in C order whatever the layout: one order on both paths
         if self.reduction == "sum":
             return losses.dtype.type(total)
         if denominator == 0:  # nothing to average: 0, not NaN (see the module docstring)

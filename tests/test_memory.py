@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 import pytest
 
-from numloss import _blocks
+from numloss.fast import blocks as _blocks
 from numloss.gradcheck.cases import Sampled, cases_for
 from numloss.gradcheck.suite import exported_losses
 

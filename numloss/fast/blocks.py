@@ -8,7 +8,7 @@ N elements behind: BCE with logits on 10^7 float64 numbers made six 80 MB tempor
 read each from memory again. Run on a block of rows of about `BLOCK_BYTES` at a time, the
 same steps find the block still in the core's cache (2 MB of L2 here) and leave temporaries
 of the block's size. The code of a step does not change: it is written once, for a block
-of rows, and `for_blocks` or `blockwise` runs it over the whole input. Each row is
+of rows, and `for_blocks` runs it over the whole input. Each row is
 computed by the same operations in any block, so the result does not depend on the
 block size: it is the same, bit for bit, as one whole-array pass.
 
@@ -56,7 +56,6 @@ __all__ = [
     "THREADS_MIN_BYTES",
     "THREADS_MIN_ROW_BYTES",
     "THREAD_BLOCK_FACTOR",
-    "blockwise",
     "class_gather",
     "class_max",
     "class_put",
@@ -171,29 +170,6 @@ def for_blocks(
     return list(_pool.map(in_callers_errstate, blocks))
 
 
-def blockwise(f: Callable[..., np.ndarray], shape: tuple, dtype, *arrays) -> np.ndarray:
-    """``f(*arrays)``, of the given shape and dtype, computed a block of rows at a time.
-
-    Each argument is an array that broadcasts to `shape` (an element weight, a per-class
-    weight, an upstream gradient), a scalar, or None; `f` receives each array's block of
-    rows (a view; a float array of another dtype, such as a float64 weight for float32
-    inputs, cast to `dtype` a block at a time), the others as they are, and returns the
-    block of the result. So `f` is the element-wise formula as one would write it for the
-    whole array, computed in `dtype`, and its temporaries are the size of a block.
-    """
-    out = np.empty(shape, dtype=dtype)
-    if out.ndim == 0:  # a single number: one block, no rows to cut
-        out[()] = f(*arrays)
-        return out
-    full = [_broadcast(a, shape) for a in arrays]
-
-    def work(rows: slice) -> None:
-        out[rows] = f(*(a if _scalar(a) else _as(a[rows], out.dtype) for a in full))
-
-    for_blocks(work, shape[0], out[:1].nbytes)
-    return out
-
-
 def rows_of(value, rows: slice, n: int):
     """A block of rows of a per-sample quantity.
 
@@ -206,20 +182,6 @@ def rows_of(value, rows: slice, n: int):
     if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == n:
         return value[rows]
     return value
-
-
-def _scalar(a) -> bool:
-    return a is None or np.ndim(a) == 0
-
-
-def _as(block: np.ndarray, dtype) -> np.ndarray:
-    """A float block in `dtype` (a copy of the block only when it is of another float dtype)."""
-    return block.astype(dtype) if block.dtype.kind == "f" and block.dtype != dtype else block
-
-
-def _broadcast(a, shape: tuple):
-    """`a` as a view of `shape` (no copy), so that its rows line up with the output's."""
-    return a if _scalar(a) else np.broadcast_to(a, shape)
 
 
 # -- along the classes: dimension 1 of a block (nb, C, ...) -----------------------------------
