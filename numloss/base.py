@@ -57,13 +57,14 @@ PyTorch returns NaN.
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_choice, check_finite
+from ._validate import as_float_array, check_choice, check_finite, same_shape_floats
 from .fast import executor, takes_fast_path
 
 __all__ = ["Loss"]
@@ -265,7 +266,11 @@ class Loss:
 
     # -- what subclasses write --------------------------------------------------
     def _inputs(self, *inputs) -> NamedTuple:
-        raise NotImplementedError
+        """By default: finite float arrays of one shape, named as ``self.inputs``."""
+        cls = type(self)
+        if "_Inputs" not in cls.__dict__:  # one named tuple per class, made once
+            cls._Inputs = collections.namedtuple("Inputs", cls.inputs)
+        return cls._Inputs(*same_shape_floats(self.inputs, *inputs))
 
     def _parts(self, inputs) -> NamedTuple:
         raise NotImplementedError

@@ -151,9 +151,9 @@ class CrossEntropyLoss(_ClassLoss):
     sum_n l_n / N. If that denominator is 0 the mean is 0 and so is its gradient
     (PyTorch: NaN).
 
-    Textbook form: `numloss.textbook.cross_entropy_one_hot` (the lesson's softmax minus
+    Textbook form: `numloss.textbook.lesson_cross_entropy` (the lesson's softmax minus
     one-hot in a few lines) and `numloss.textbook.cross_entropy` (every option);
-    `tests/test_textbook.py::test_the_textbook_form_loses_the_tail_the_stable_form_keeps`
+    `tests/test_textbook.py::test_the_lessons_cross_entropy_loses_the_tail_the_class_keeps`
     shows where they part from this class: at a lead of 40 the textbook loss is 0.
 
     Gradient, step by step:
@@ -264,7 +264,9 @@ class CrossEntropyLoss(_ClassLoss):
             t = np.zeros_like(z)
             np.put_along_axis(t, x.y, x.kept, axis=1)
         else:
-            warn_if_not_distributions("target", x.t.sum(axis=1), C, "CrossEntropyLoss")
+            sums = x.t.sum(axis=1)  # each row of a distribution sums to 1
+            fix = ", or pass class indices"
+            warn_if_not_distributions("target", sums, C, "CrossEntropyLoss", fix)
             t = x.t
         w = 1.0 if x.w is None else along_classes(x.w, z.ndim)
         counts = 1.0 if x.kept is None else x.kept  # an ignored sample has B = 0

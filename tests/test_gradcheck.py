@@ -15,19 +15,21 @@ class Hinge1(Loss):
 
     inputs = ("input",)
 
-    class Record(NamedTuple):
-        x: np.ndarray
+    class Parts(NamedTuple):
+        x: np.ndarray  # the input
 
-    def _forward(self, input):
-        x = np.asarray(input, dtype=np.float64)
-        return np.maximum(0, 1 - x), self.Record(x)
+    def _parts(self, x):
+        return self.Parts(x.input)
 
-    def _backward(self, r, dl):
+    def _losses(self, parts):
+        return np.maximum(0, 1 - parts.x)
+
+    def _gradient(self, r, dl):
         return np.where(r.x < 1, -1.0, 0.0) * dl
 
 
 class WrongSubgradient(Hinge1):
-    def _backward(self, r, dl):
+    def _gradient(self, r, dl):
         return np.where(r.x <= 1, -2.0, 0.0) * dl  # -2 is no subgradient anywhere
 
 
@@ -37,21 +39,23 @@ class Product(Loss):
     inputs = ("a", "b")
     differentiable = ("a", "b")
 
-    class Record(NamedTuple):
-        a: np.ndarray
-        b: np.ndarray
+    class Parts(NamedTuple):
+        a: np.ndarray  # the first input
+        b: np.ndarray  # the second
 
-    def _forward(self, a, b):
-        a, b = np.asarray(a, float), np.asarray(b, float)
-        return a * b**2, self.Record(a, b)
+    def _parts(self, x):
+        return self.Parts(x.a, x.b)
 
-    def _backward(self, r, dl):
+    def _losses(self, parts):
+        return parts.a * parts.b**2
+
+    def _gradient(self, r, dl):
         return r.b**2 * dl, 2 * r.a * r.b * dl
 
 
 class SwappedProduct(Product):
-    def _backward(self, r, dl):
-        da, db = super()._backward(r, dl)
+    def _gradient(self, r, dl):
+        da, db = super()._gradient(r, dl)
         return db, da  # each input gets the other's gradient
 
 
@@ -59,8 +63,8 @@ def broken(cls, how, index=0):
     """A subclass of `cls` whose backward is wrong in the way `how` says."""
 
     class Broken(cls):
-        def _backward(self, r, dl):
-            grad = super()._backward(r, dl)
+        def _gradient(self, r, dl):
+            grad = super()._gradient(r, dl)
             if how == "one entry off by 1e-6":
                 grad.reshape(-1)[index] *= 1 + 1e-6
             elif how == "missing 1/N":
@@ -68,7 +72,7 @@ def broken(cls, how, index=0):
             elif how == "sign flip":
                 grad = -grad
             elif how == "ignores grad_output":
-                grad = super()._backward(r, np.ones_like(dl))
+                grad = super()._gradient(r, np.ones_like(dl))
             return grad
 
     Broken.__name__ = cls.__name__
@@ -151,9 +155,9 @@ def test_inputs_restored_after_every_perturbation(rng):
     seen = []
 
     class Spy(nl.BCEWithLogitsLoss):
-        def _forward(self, input, target):
+        def _inputs(self, input, target):
             seen.append(np.array(input, copy=True))
-            return super()._forward(input, target)
+            return super()._inputs(input, target)
 
     assert nl.gradcheck(Spy(), x, y)
     # one forward for backward, five per coordinate, one to leave the loss at x
@@ -195,8 +199,8 @@ def test_numerical_gradient_is_the_derivative_and_restores_x():
 
 def test_a_backward_that_ignores_grad_output_is_told_so(logits_case):
     class Forgetful(nl.BCEWithLogitsLoss):
-        def _backward(self, record, dl):
-            return super()._backward(record, 1.0)
+        def _gradient(self, record, dl):
+            return super()._gradient(record, 1.0)
 
     result = nl.gradcheck(Forgetful(reduction="none"), *logits_case)
     assert not result
@@ -205,8 +209,8 @@ def test_a_backward_that_ignores_grad_output_is_told_so(logits_case):
 
 def test_a_gradient_of_the_wrong_shape_is_a_clear_failure(logits_case):
     class Flat(nl.BCEWithLogitsLoss):
-        def _backward(self, record, dl):
-            return super()._backward(record, dl).reshape(-1)
+        def _gradient(self, record, dl):
+            return super()._gradient(record, dl).reshape(-1)
 
     result = nl.gradcheck(Flat(), *logits_case)
     assert not result and "has shape (12,)" in str(result) and "expected the shape" in str(result)
