@@ -40,12 +40,14 @@ class _WeightedBinaryLoss(Loss):
         self.weight = as_weight("weight", weight)
 
     def _weight_like(self, x: np.ndarray):
-        """The weight in x's dtype, as a view of x's shape (or None)."""
+        """The weight as a view of x's shape (or None), still in its own dtype: `_parts`
+        casts it to x's (on the fast path a block at a time, so that a float64 weight for
+        a float32 input never becomes one more array of the input's size)."""
         if self.weight is None:
             return None
         where = f"broadcastable to the input's shape {x.shape}"
-        w = check_weight("weight", self.weight, x.shape, x.dtype, where)
-        return np.broadcast_to(w, x.shape)  # a view: no copy of the input's size
+        w = check_weight("weight", self.weight, x.shape, self.weight.dtype, where)
+        return np.broadcast_to(w, x.shape)  # a view: no copy
 
 
 class BCELoss(_WeightedBinaryLoss):
@@ -60,6 +62,11 @@ class BCELoss(_WeightedBinaryLoss):
     confidently wrong p = 0 costs 100 rather than infinity:
 
         l = -w [y max(log p, -100) + (1 - y) max(log(1 - p), -100)]
+
+    Textbook form: `numloss.textbook.bce` (and `numloss.textbook.lesson_bce`, the
+    lesson's two lines), the formula as written;
+    `tests/test_textbook.py::test_bce_textbook_rounds_log_one_minus_p` shows where the
+    two part.
 
     Gradient, step by step:
 
@@ -88,16 +95,13 @@ class BCELoss(_WeightedBinaryLoss):
     >>> loss.backward().round(4)  # -1 / (3 p): the wronger, the steeper
     array([-0.3704, -0.6061, -3.3333])
 
-    Textbook form: `numloss.textbook.bce`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.BCELoss``; the lesson, section 2.1.
     """
 
     class Inputs(NamedTuple):
         p: np.ndarray  # the predicted probabilities
         y: np.ndarray  # the labels
-        w: np.ndarray | None  # the element weight, a view of p's shape (None: 1)
+        w: np.ndarray | None  # the element weight, a view of p's shape, its own dtype
 
     class Parts(NamedTuple):
         p: np.ndarray  # the predicted probabilities, in [0, 1]
@@ -113,10 +117,11 @@ class BCELoss(_WeightedBinaryLoss):
         return self.Inputs(p, y, self._weight_like(p))
 
     def _parts(self, x):
+        w = None if x.w is None else x.w.astype(x.p.dtype, copy=False)  # in p's dtype
         with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100
             log_p = np.maximum(np.log(x.p), -100)
             log_q = np.maximum(np.log1p(-x.p), -100)
-        return self.Parts(x.p, x.y, x.w, log_p, log_q)
+        return self.Parts(x.p, x.y, w, log_p, log_q)
 
     def _losses(self, parts):
         """l = -w [y log p + (1 - y) log(1 - p)]"""
@@ -156,6 +161,10 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     because log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = log sigmoid(-x)
     = -softplus(x).
 
+    Textbook form: `numloss.textbook.bce_with_logits`, the formula as written;
+    `tests/test_textbook.py::test_bce_with_logits_textbook_rounds_a_tiny_loss_to_zero`
+    shows where the two part.
+
     Gradient, step by step (softplus'(x) = sigmoid(x)):
 
         d/dx softplus(-x) = -sigmoid(-x)
@@ -184,9 +193,6 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     >>> loss.backward().round(3)  # sigmoid(x) - 1 = p - y
     array([-0.1 , -0.45, -0.9 ])
 
-    Textbook form: `numloss.textbook.bce_with_logits`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.BCEWithLogitsLoss``; the lesson, section 2.1.4;
     M. Mächler, "Accurately computing log(1 - exp(-|a|))", 2012.
     """
@@ -194,8 +200,8 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     class Inputs(NamedTuple):
         x: np.ndarray  # the logits
         y: np.ndarray  # the labels
-        pw: np.ndarray | None  # pos_weight, a view of x's shape (None: 1)
-        w: np.ndarray | None  # the element weight, a view of x's shape (None: 1)
+        pw: np.ndarray | None  # pos_weight, a view of x's shape, its own dtype (None: 1)
+        w: np.ndarray | None  # the element weight, likewise (None: 1)
 
     class Parts(NamedTuple):
         x: np.ndarray  # the logits
@@ -218,11 +224,12 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
         return self.Inputs(x, y, self._pos_weight_like(x), self._weight_like(x))
 
     def _parts(self, x):
-        a = x.y if x.pw is None else x.pw * x.y  # the positive term's coefficient pw y
+        pw, w = (None if v is None else v.astype(x.x.dtype, copy=False) for v in (x.pw, x.w))
+        a = x.y if pw is None else pw * x.y  # the positive term's coefficient pw y
         b = 1 - x.y  # the negative term's coefficient
         softplus_x, softplus_neg_x = softplus_pair(x.x)
         sigmoid_x, sigmoid_neg_x = sigmoid_pair(x.x)
-        return self.Parts(x.x, a, b, x.w, softplus_neg_x, softplus_x, sigmoid_x, sigmoid_neg_x)
+        return self.Parts(x.x, a, b, w, softplus_neg_x, softplus_x, sigmoid_x, sigmoid_neg_x)
 
     def _losses(self, parts):
         """l = w [a softplus(-x) + b softplus(x)]"""
@@ -243,11 +250,11 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
         if self.pos_weight is None:
             return None
         width = x.shape[-1] if x.ndim else 1
-        pw = check_weight(
+        pw = check_weight(  # in its own dtype, as the weight (see _weight_like)
             "pos_weight",
             self.pos_weight,
             x.shape,
-            x.dtype,
+            self.pos_weight.dtype,
             f"of length {width} (one per class, the input's last dimension) or broadcastable "
             f"to the input's shape {x.shape}",
         )
@@ -258,6 +265,10 @@ class MSELoss(Loss):
     r"""Mean squared error: ``l = (x - y)^2``.
 
     Domain: ``input`` x and ``target`` y real arrays of the same shape.
+
+    Textbook form: `numloss.textbook.mse`, the formula as written; the two agree to
+    1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
 
     Gradient: dl/dx = 2 (x - y).
 
@@ -272,9 +283,6 @@ class MSELoss(Loss):
     0.3408
     >>> loss.backward().round(4)  # 2 (x - y) / N
     array([-0.0667, -0.3   , -0.6   ])
-
-    Textbook form: `numloss.textbook.mse`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.MSELoss``.
     """
@@ -320,6 +328,10 @@ class FocalLoss(Loss):
     gamma = 0 and alpha = None give BCE-with-logits exactly; gamma = 2 makes an easy
     example with p_t = 0.9 count 100 times less.
 
+    Textbook form: `numloss.textbook.focal`, the formula as written;
+    `tests/test_textbook.py::test_focal_textbook_breaks_at_logit_40` shows where the two
+    part.
+
     Gradient, step by step. Write the margin u = s x with s = 2y - 1 (so u > 0 means
     right). Then p_t = sigmoid(u), and with q = 1 - p_t = sigmoid(-u):
 
@@ -343,9 +355,6 @@ class FocalLoss(Loss):
     >>> plain = nl.FocalLoss(alpha=None, gamma=0.0, reduction="none")(x, y)
     >>> bool(np.allclose(plain, nl.BCEWithLogitsLoss(reduction="none")(x, y)))
     True
-
-    Textbook form: `numloss.textbook.focal`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: T.-Y. Lin et al., "Focal Loss for Dense Object Detection" (2017);
     torchvision ``ops.sigmoid_focal_loss``.

@@ -766,12 +766,13 @@ def explain(obj, *inputs, grad_output=None, **options) -> Trace:
 
     Bad inputs raise the loss's own ValueError or TypeError.
 
-    The lesson's three hinge zones (section 2.2.1), margin 1:
+    The lesson's three hinge zones (section 2.2.1), margin 1: safe (u >= 1, nothing inside
+    the margin), too close (0 < u < 1) and wrong (u <= 0):
 
     >>> import numloss as nl
     >>> trace = nl.explain(nl.HingeLoss(reduction="none"), [2.0, 0.5, -1.0], [1.0, 1.0, 1.0])
-    >>> trace.step("the zone").value
-    array(['safe', 'too close', 'wrong'], dtype='<U9')
+    >>> trace.step("u =").value, trace.step("inside").value
+    (array([ 2. ,  0.5, -1. ]), array([False,  True,  True]))
     >>> trace.value, trace.grad
     (array([0. , 0.5, 2. ]), array([ 0., -1., -1.]))
     """

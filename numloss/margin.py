@@ -68,6 +68,10 @@ class HingeLoss(_MarginHinge):
     labels are an error: convert them with ``2*y - 1``). Keras calls it ``Hinge``;
     PyTorch has no binary hinge module (the lesson writes it by hand).
 
+    Textbook form: `numloss.textbook.hinge` (and `numloss.textbook.lesson_hinge`, the
+    lesson's one line), the formula as written; the two agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
+
     Gradient, with u = y f:
 
         dl/du = -1 where u < margin, 0 where u > margin
@@ -84,9 +88,6 @@ class HingeLoss(_MarginHinge):
     array([0. , 0.5, 2. ])
     >>> loss.backward([1.0, 1.0, 1.0])
     array([ 0., -1., -1.])
-
-    Textbook form: `numloss.textbook.hinge`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: the lesson, section 2.2; Keras ``Hinge``; Cortes and Vapnik (1995).
     """
@@ -117,6 +118,10 @@ class SquaredHingeLoss(_MarginHinge):
     Domain as `HingeLoss` (labels -1/+1). Keras ``SquaredHinge``. Squaring makes the
     loss differentiable at the margin and punishes large violations more.
 
+    Textbook form: `numloss.textbook.squared_hinge`, the formula as written; the two
+    agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
+
     Gradient, with g = max(0, margin - y f):
 
         dl/df = 2 g * d(margin - y f)/df = -2 y g
@@ -129,9 +134,6 @@ class SquaredHingeLoss(_MarginHinge):
     array([0.  , 0.25, 4.  ])
     >>> loss.backward([1.0, 1.0, 1.0])
     array([ 0., -1., -4.])
-
-    Textbook form: `numloss.textbook.squared_hinge`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: Keras ``SquaredHinge``.
     """
@@ -159,6 +161,10 @@ class SoftMarginLoss(_BinaryMarginLoss):
     loss written with the margin u = y x, a smooth hinge: BCE-with-logits for labels
     (y + 1) / 2.
 
+    Textbook form: `numloss.textbook.soft_margin`, the formula as written;
+    `tests/test_textbook.py::test_soft_margin_textbook_breaks_at_both_ends` shows where
+    the two part.
+
     Gradient: l = softplus(-u), so dl/du = -sigmoid(-u) and
 
         dl/dx = -y sigmoid(-y x).
@@ -170,9 +176,6 @@ class SoftMarginLoss(_BinaryMarginLoss):
     >>> loss = nl.SoftMarginLoss(reduction="none")
     >>> loss([2.0, 0.0, -2.0], [1.0, 1.0, 1.0]).round(4)
     array([0.1269, 0.6931, 2.1269])
-
-    Textbook form: `numloss.textbook.soft_margin`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.SoftMarginLoss``.
     """
@@ -208,6 +211,10 @@ class MultiMarginLoss(Loss):
 
     The mean is over samples (sum / N), not over weights.
 
+    Textbook form: `numloss.textbook.multi_margin`, the formula as written; the two
+    agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
+
     Gradient, with h_i = margin - x_y + x_i and its positive part h_i+:
 
         dl/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C                 for i != y
@@ -222,9 +229,6 @@ class MultiMarginLoss(Loss):
     0.325
     >>> loss.backward()
     array([[ 0.25,  0.25,  0.25, -0.75]])
-
-    Textbook form: `numloss.textbook.multi_margin`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.MultiMarginLoss``; Weston and Watkins (1999).
     """

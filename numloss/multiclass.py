@@ -319,6 +319,10 @@ class NLLLoss(_ClassLoss):
     sum_n l_n / sum_n w_{y_n} over samples not ignored; 0 (gradient 0) when that sum
     is 0. CrossEntropyLoss(z, y) = NLLLoss(log_softmax(z), y).
 
+    Textbook form: `numloss.textbook.nll`, the formula as written; the two agree to
+    1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
+
     Gradient: l_n depends only on its target's entry, so
 
         dl_n/d(log p)_{n,k} = -w_{y_n} [k = y_n].
@@ -329,9 +333,6 @@ class NLLLoss(_ClassLoss):
     0.417
     >>> loss.backward()
     array([[-1.,  0.,  0.]])
-
-    Textbook form: `numloss.textbook.nll`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.NLLLoss``.
     """

@@ -164,6 +164,7 @@ def softmax_parts(z, axis: int = -1) -> SoftmaxParts:
     m = np.max(z, axis=axis, keepdims=True)
     leader = np.argmax(z, axis=axis, keepdims=True)
     exps = np.exp(z - m)
+    np.put_along_axis(exps, leader, 1.0, axis=axis)  # e^0, exactly (z - m is NaN if m = inf)
     others = exps.copy()
     np.put_along_axis(others, leader, 0.0, axis=axis)  # leave the leader's e^0 = 1 out
     rest = others.sum(axis=axis, keepdims=True)

@@ -30,6 +30,10 @@ class MarginRankingLoss(Loss):
 
     With margin 0 only the order matters; a positive margin asks for a gap.
 
+    Textbook form: `numloss.textbook.margin_ranking`, the formula as written; the two
+    agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
+
     Gradient, with a = [-y (x1 - x2) + margin > 0] (the pair violates the margin):
 
         dl/dx1 = -y a,      dl/dx2 = y a
@@ -44,9 +48,6 @@ class MarginRankingLoss(Loss):
     >>> d1, d2 = loss.backward([1.0, 1.0, 1.0])
     >>> d1, d2
     (array([ 0., -1., -1.]), array([0., 1., 1.]))
-
-    Textbook form: `numloss.textbook.margin_ranking`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.MarginRankingLoss``.
     """
@@ -131,6 +132,10 @@ class TripletMarginLoss(Loss):
 
     ``margin`` must be > 0, as PyTorch requires.
 
+    Textbook form: `numloss.textbook.triplet_margin`, the formula as written;
+    `tests/test_textbook.py::test_the_swap_keeps_d_a_n_on_a_tie_as_the_class_does` shows
+    where the two part.
+
     Gradient, with A = [l > 0], v_ap = a - p + eps, v_an = a - n + eps, and the norm's
     gradient g(v) = d||v||_p/dv = sign(v) (|v| / ||v||_p)^(p-1) (see `p_norm_gradient`:
     v / ||v||_2 for p = 2, sign(v) for p = 1):
@@ -153,9 +158,6 @@ class TripletMarginLoss(Loss):
     1.0
     >>> [g.round(3).tolist() for g in loss.backward()]
     [[[1.0, -1.0]], [[0.0, 1.0]], [[-1.0, 0.0]]]
-
-    Textbook form: `numloss.textbook.triplet_margin`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.TripletMarginLoss``; Schroff et al., "FaceNet"
     (2015); Balntas et al., "Learning local feature descriptors with triplets" (2016).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import re
 import zlib
 
 import mpmath
@@ -436,3 +437,15 @@ def test_the_lessons_cross_entropy_loses_the_tail_the_class_keeps():
     ce = nl.CrossEntropyLoss(reduction="none")
     assert abs(float(ce(z, y)[0]) - true) <= 1e-13 * true
     assert abs(float(ce.backward(np.ones(1))[0, 0]) + true) <= 1e-13 * true
+
+
+@pytest.mark.parametrize("cls", nl.gradcheck.suite.exported_losses(), ids=lambda c: c.__name__)
+def test_each_class_names_its_textbook_form_and_a_test_that_exists(cls):
+    """Right after its formula, each class's docstring points to its textbook function and
+    to the test that shows where the two part (or agree): both must exist."""
+    doc = " ".join(inspect.getdoc(cls).split())
+    named = re.search(r"Textbook form: `numloss\.textbook\.(\w+)`", doc)
+    assert named and hasattr(tb, named.group(1)), cls.__name__
+    assert doc.index("Textbook form") < doc.index("Gradient"), cls.__name__
+    for test in re.findall(r"tests/test_textbook\.py::(\w+)", doc):
+        assert test in globals(), f"{cls.__name__} names {test}, which is not a test here"
