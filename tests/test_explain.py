@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import numloss as nl
-from numloss.explain import Trace, _field, _rest_of_record, _Writer, explain, record_fields
+from numloss.explain import Trace, _field, _rest_of_record, _Writer, explain
 from numloss.gradcheck.cases import cases_for
 from numloss.gradcheck.suite import exported_losses
 from numloss.train import Linear, ReLU, Sequential, Sigmoid, Tanh, WithLoss
