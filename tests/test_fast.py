@@ -115,7 +115,9 @@ def test_both_paths_give_the_same_numbers_for_every_gradcheck_case(cls):
             quick = _run(cls, drawn, inputs, "fast")
             dtype = read[0].dtype
             assert quick[0].dtype == dtype and quick[0].shape == read[0].shape, where
-            pairs = [(quick[0], read[0])] + list(zip(quick[1] + quick[2], read[1] + read[2], strict=True))
+            pairs = [(quick[0], read[0])] + list(
+                zip(quick[1] + quick[2], read[1] + read[2], strict=True)
+            )
             for q, r in pairs:
                 assert q.dtype == r.dtype and q.shape == r.shape, where
                 if cls is nl.CrossEntropyLoss:
