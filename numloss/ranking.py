@@ -121,14 +121,15 @@ def p_norm_gradient(v: np.ndarray, d: np.ndarray, p: float) -> np.ndarray:
 class TripletMarginLoss(Loss):
     r"""Triplet loss, as ``torch.nn.TripletMarginLoss``.
 
-    Domain: ``anchor`` a, ``positive`` p and ``negative`` n are embeddings of shape
-    (N, D) or (D,): p should lie closer to a than n does, by at least ``margin``.
+    Domain: ``anchor`` a, ``positive`` pos and ``negative`` neg are embeddings of shape
+    (N, D) or (D,): pos should lie closer to a than neg does, by at least ``margin``.
+    (p is PyTorch's name for the norm's degree, so the positive is called pos here.)
 
         d(u, v) = ||u - v + eps||_p          (PyTorch's pairwise_distance; any p > 0)
-        l = max(0, margin + d(a, p) - d(a, n))
+        l = max(0, margin + d(a, pos) - d(a, neg))
 
-    With ``swap=True`` the negative distance is min(d(a, n), d(p, n)) (Balntas et al.
-    2016): the harder of the two negatives.
+    With ``swap=True`` the negative distance is min(d(a, neg), d(pos, neg)) (Balntas et
+    al. 2016): the harder of the two negatives.
 
     ``margin`` must be > 0, as PyTorch requires.
 
@@ -136,25 +137,26 @@ class TripletMarginLoss(Loss):
     `tests/test_textbook.py::test_the_swap_keeps_d_a_n_on_a_tie_as_the_class_does` shows
     where the two part.
 
-    Gradient, with A = [l > 0], v_ap = a - p + eps, v_an = a - n + eps, and the norm's
+    Gradient, with A = [l > 0], v_ap = a - pos + eps, v_an = a - neg + eps, and the norm's
     gradient g(v) = d||v||_p/dv = sign(v) (|v| / ||v||_p)^(p-1) (see `p_norm_gradient`:
     v / ||v||_2 for p = 2, sign(v) for p = 1):
 
-        dl/da = A (g(v_ap) - g(v_an))
-        dl/dp = -A g(v_ap)
-        dl/dn = A g(v_an)
+        dl/da   = A (g(v_ap) - g(v_an))
+        dl/dpos = -A g(v_ap)
+        dl/dneg = A g(v_an)
 
-    and when the swap picks d(p, n) (v_pn = p - n + eps), the negative term moves to p:
+    and when the swap picks d(pos, neg) (v_pn = pos - neg + eps), the negative term moves
+    to pos:
 
-        dl/da = A g(v_ap),  dl/dp = -A (g(v_ap) + g(v_pn)),  dl/dn = A g(v_pn).
+        dl/da = A g(v_ap),  dl/dpos = -A (g(v_ap) + g(v_pn)),  dl/dneg = A g(v_pn).
 
-    At l = 0 exactly, the minimum-norm subgradient 0. On a tie d(a, n) = d(p, n) the
-    swap keeps d(a, n).
+    At l = 0 exactly, the minimum-norm subgradient 0; for p < 1, 0 in a coordinate where
+    v is 0 (`p_norm_gradient`). On a tie d(a, neg) = d(pos, neg) the swap keeps d(a, neg).
 
     >>> import numpy as np, numloss as nl
-    >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[2.0, 0.0]])
+    >>> a, pos, neg = np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[2.0, 0.0]])
     >>> loss = nl.TripletMarginLoss(margin=2.0, eps=0.0)
-    >>> float(loss(a, p, n))  # 2 + 1 - 2
+    >>> float(loss(a, pos, neg))  # 2 + 1 - 2
     1.0
     >>> [g.round(3).tolist() for g in loss.backward()]
     [[[1.0, -1.0]], [[0.0, 1.0]], [[-1.0, 0.0]]]
@@ -168,20 +170,20 @@ class TripletMarginLoss(Loss):
 
     class Inputs(NamedTuple):
         a: np.ndarray  # the anchors, (N, D)
-        p: np.ndarray  # the positives
-        n: np.ndarray  # the negatives
+        pos: np.ndarray  # the positives
+        neg: np.ndarray  # the negatives
         unbatched: bool  # one (D,) triplet came without its batch dimension
 
     class Parts(NamedTuple):
-        v_ap: np.ndarray  # v_ap = a - p + eps
-        d_ap: np.ndarray  # d(a, p) = ||v_ap||_p
-        v_an: np.ndarray  # v_an = a - n + eps
-        d_an: np.ndarray  # d(a, n) = ||v_an||_p
-        v_pn: np.ndarray | None  # v_pn = p - n + eps (with swap)
-        d_pn: np.ndarray | None  # d(p, n) = ||v_pn||_p (with swap)
-        swapped: np.ndarray  # where the swap took d(p, n) as the negative distance
-        d_neg: np.ndarray  # d(a, n), or min(d(a, n), d(p, n)) with swap
-        gap: np.ndarray  # margin + d(a, p) - d_neg
+        v_ap: np.ndarray  # v_ap = a - pos + eps
+        d_ap: np.ndarray  # d(a, pos) = ||v_ap||_p
+        v_an: np.ndarray  # v_an = a - neg + eps
+        d_an: np.ndarray  # d(a, neg) = ||v_an||_p
+        v_pn: np.ndarray | None  # v_pn = pos - neg + eps (with swap)
+        d_pn: np.ndarray | None  # d(pos, neg) = ||v_pn||_p (with swap)
+        swapped: np.ndarray  # where the swap took d(pos, neg) as the negative distance
+        d_neg: np.ndarray  # d(a, neg), or min(d(a, neg), d(pos, neg)) with swap
+        gap: np.ndarray  # margin + d(a, pos) - d_neg
         active: np.ndarray  # A = [l > 0]
 
     def __init__(
@@ -203,20 +205,20 @@ class TripletMarginLoss(Loss):
         self.swap = check_choice("swap", swap, (False, True))
 
     def _inputs(self, anchor, positive, negative):
-        a, p, n = same_shape_floats(self.inputs, anchor, positive, negative)
+        a, pos, neg = same_shape_floats(self.inputs, anchor, positive, negative)
         if a.ndim not in (1, 2) or a.shape[-1] == 0:
             raise ValueError(f"anchor: expected shape (D,) or (N, D) with D >= 1; got {a.shape}")
         if a.ndim == 1:  # one triplet: a batch of one
-            return self.Inputs(a[None], p[None], n[None], True)
-        return self.Inputs(a, p, n, False)
+            return self.Inputs(a[None], pos[None], neg[None], True)
+        return self.Inputs(a, pos, neg, False)
 
     def _parts(self, x):
-        v_ap, v_an = x.a - x.p + self.eps, x.a - x.n + self.eps
+        v_ap, v_an = x.a - x.pos + self.eps, x.a - x.neg + self.eps
         d_ap, d_an = p_norm(v_ap, self.p), p_norm(v_an, self.p)
         v_pn = d_pn = None
         swapped, d_neg = np.zeros(d_an.shape, dtype=bool), d_an
         if self.swap:  # the harder negative: p is closer to n than a is
-            v_pn = x.p - x.n + self.eps
+            v_pn = x.pos - x.neg + self.eps
             d_pn = p_norm(v_pn, self.p)
             swapped = d_pn < d_an
             d_neg = np.where(swapped, d_pn, d_an)
@@ -228,19 +230,19 @@ class TripletMarginLoss(Loss):
         return np.maximum(parts.gap, 0)
 
     def _gradient(self, parts, dl):
-        """dl/da = A (g(v_ap) - g(v_an)), dl/dp = -A g(v_ap), dl/dn = A g(v_an)
+        """dl/da = A (g(v_ap) - g(v_an)), dl/dpos = -A g(v_ap), dl/dneg = A g(v_an)
         (on rows the swap took: A g(v_ap), -A (g(v_ap) + g(v_pn)), A g(v_pn))"""
         r = parts
         g_ap = p_norm_gradient(r.v_ap, r.d_ap, self.p)  # d||v_ap|| / dv_ap
         g_an = p_norm_gradient(r.v_an, r.d_an, self.p)  # d||v_an|| / dv_an
         g_an = np.where(r.swapped[:, None], 0, g_an)  # (not in the loss on swapped rows)
-        d_a = g_ap - g_an  # d/da [d(a, p) - d(a, n)]
-        d_p = -g_ap  # d/dp d(a, p): a minus sign, from v_ap = a - p
-        d_n = g_an  # d/dn [-d(a, n)]
-        if self.swap:  # rows that took -d(p, n) instead of -d(a, n)
+        d_a = g_ap - g_an  # d/da [d(a, pos) - d(a, neg)]
+        d_pos = -g_ap  # d/dpos d(a, pos): a minus sign, from v_ap = a - pos
+        d_neg = g_an  # d/dneg [-d(a, neg)]
+        if self.swap:  # rows that took -d(pos, neg) instead of -d(a, neg)
             g_pn = p_norm_gradient(r.v_pn, r.d_pn, self.p)
             g_pn = np.where(r.swapped[:, None], g_pn, 0)
-            d_p -= g_pn
-            d_n += g_pn
+            d_pos -= g_pn
+            d_neg += g_pn
         scale = (r.active * dl)[:, None]  # chain rule: times A dL/dl, one per row
-        return d_a * scale, d_p * scale, d_n * scale
+        return d_a * scale, d_pos * scale, d_neg * scale

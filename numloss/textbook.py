@@ -142,8 +142,8 @@ def sigmoid(x):
 
 def softmax(z, axis=1):
     """e^z_k / sum_j e^z_j, as written: e^z overflows to inf above z = 709 (then nan)."""
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
+    exps = np.exp(z)
+    return exps / exps.sum(axis=axis, keepdims=True)
 
 
 def _f64(a):
@@ -220,8 +220,8 @@ def squared_hinge(f, y, *, dl=1.0, margin=1.0):
 def soft_margin(x, y, *, dl=1.0):
     """Soft margin: l = log(1 + e^(-y x)), dl/dx = -y e^(-y x) / (1 + e^(-y x))."""
     x, y = _f64(x), _f64(y)
-    e = np.exp(-y * x)
-    return np.log(1 + e), x.size, -y * e / (1 + e) * dl
+    exp_neg_u = np.exp(-y * x)
+    return np.log(1 + exp_neg_u), x.size, -y * exp_neg_u / (1 + exp_neg_u) * dl
 
 
 def multi_margin(x, y, *, dl=1.0, p=1, margin=1.0, weight=None):
@@ -259,14 +259,14 @@ def _targets(z, target, weight, ignore_index, name):
 
 
 def cross_entropy(z, target, *, dl=1.0, weight=None, ignore_index=-100, label_smoothing=0.0):
-    """Softmax then log: l = -sum_c B_c log p_c, B_c = w_c ((1 - e) t_c + e / C), p = softmax(z)."""
+    """Softmax then log: l = -sum_c B_c log p_c, B_c = w_c ((1 - alpha) t_c + alpha / C)."""
     z, target = _f64(z), np.asarray(target)
     unbatched = z.ndim == 1
     if unbatched:  # one sample (C,): a batch of one
         z, target = z[None], target[None]
     w, t, kept = _targets(z, target, weight, ignore_index, "cross_entropy")
-    e, C = label_smoothing, z.shape[1]
-    B = w * ((1 - e) * t + e / C) * kept  # an ignored sample: B = 0
+    alpha, C = label_smoothing, z.shape[1]
+    B = w * ((1 - alpha) * t + alpha / C) * kept  # an ignored sample: B = 0
     p = softmax(z)
     losses = -(B * np.log(p)).sum(axis=1)
     grad = (B.sum(axis=1, keepdims=True) * p - B) * _along(dl, 1)  # a p - B, a = sum_c B_c
