@@ -71,12 +71,18 @@ __all__ = [
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+# The three classes are exported as numloss.BadInputError, ...: their __module__ says so,
+# so a traceback's last line reads "numloss.BadInputError: ...", a name the user can catch.
 class BadInputError(ValueError):
     """A value, shape or option that the loss cannot accept."""
+
+    __module__ = "numloss"
 
 
 class BadTypeError(TypeError):
     """An array of a dtype the loss cannot accept."""
+
+    __module__ = "numloss"
 
 
 class NumlossWarning(UserWarning):
@@ -85,6 +91,8 @@ class NumlossWarning(UserWarning):
     Silence it with ``warnings.filterwarnings("ignore", category=numloss.NumlossWarning)``
     or ``python -W ignore::numloss.NumlossWarning``.
     """
+
+    __module__ = "numloss"
 
 
 _PACKAGE = str(Path(__file__).resolve().parent) + "/"  # numloss/, with its separator
