@@ -878,3 +878,19 @@ def test_sgd_rejects_a_parameter_listed_twice():
         BadInputError, match=r"parameters\[2\]: expected each Parameter once.*parameters\[0\]"
     ):
         SGD([p, Parameter(np.ones(1)), p], lr=0.1)
+
+
+class OwnForward(Layer):
+    """A student's layer that overrides forward itself (so it counts no forwards)."""
+
+    def forward(self, input):
+        self._x = np.asarray(input, float)
+        return 2 * self._x
+
+    def backward(self, grad_output):
+        return 2 * np.asarray(grad_output, float)
+
+
+def test_a_layer_with_its_own_forward_is_not_taken_for_a_reused_one():
+    model = Sequential(Linear(WIDTH, WIDTH, seed=0), OwnForward(), Tanh())
+    assert_passes(nl.gradcheck(model, np.ones((2, WIDTH))))
