@@ -328,38 +328,18 @@ def test_gradcheck_module_problems_are_one_line_and_exit_2(
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-HELPERS = """
-import numpy as np
-
-def hinge_inputs(rng, options):
-    yield "random", (rng.normal(0, 2, (4, 3)), rng.choice([-1.0, 1.0], (4, 3)))
-"""
-
-USES_HELPERS = """
-from typing import NamedTuple
-
-import numpy as np
-import numloss as nl
-from numloss.gradcheck.cases import Cases
-
-from course17_helpers import hinge_inputs  # a module beside this file
+HELPERS = "MARGINS = (1.0, 0.5)\n"
 
 
-class HelpedHinge(nl.Loss):
-    class Record(NamedTuple):
-        y: np.ndarray
-        inside: np.ndarray
+def _student_module_using_helpers() -> str:
+    """test_suite's student module (in whatever Loss contract it is written), with its
+    margins imported from a module beside it, as a student's `from helpers import ...`."""
+    from test_suite import STUDENT_MODULE
 
-    def _forward(self, input, target):
-        f, y = np.asarray(input, float), np.asarray(target, float)
-        return np.maximum(1 - y * f, 0), self.Record(y, y * f < 1)
-
-    def _backward(self, r, dl):
-        return np.where(r.inside, -r.y, 0) * dl
-
-
-CASES = {"HelpedHinge": Cases(hinge_inputs, {})}
-"""
+    module = STUDENT_MODULE.format(broken="")
+    assert '{"margin": (1.0, 0.5)}' in module
+    module = module.replace('{"margin": (1.0, 0.5)}', '{"margin": MARGINS}')
+    return "from course17_helpers import MARGINS  # beside this file\n" + module
 
 
 def test_gradcheck_module_imports_what_lies_beside_it(tmp_path):
@@ -368,9 +348,11 @@ def test_gradcheck_module_imports_what_lies_beside_it(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
     (course / "course17_helpers.py").write_text(HELPERS)
-    (course / "mine17.py").write_text(USES_HELPERS)
+    (course / "mine17.py").write_text(_student_module_using_helpers())
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = _python("gradcheck", "--module", str(course / "mine17.py"), cwd=elsewhere)
+    done = _python(
+        "gradcheck", "--module", str(course / "mine17.py"), "StudentHinge", cwd=elsewhere
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("PASS") == 3 and "HelpedHinge" in done.stdout
+    assert done.stdout.count("PASS") == 6 and "FAIL" not in done.stdout.replace("0 failed", "")
