@@ -15,7 +15,7 @@ module of the same name:
 
 from . import explain, gradcheck  # modules, and callable: nl.explain(...), nl.gradcheck(...)
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
-from ._validate import NumlossWarning
+from ._validate import BadInputError, BadTypeError, NumlossWarning
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
 from .fast import get_num_threads, get_path, set_num_threads, set_path
@@ -39,6 +39,8 @@ from .ranking import MarginRankingLoss, TripletMarginLoss
 __all__ = [
     # the contract
     "Loss",
+    "BadInputError",  # a ValueError: a value, shape or option a loss cannot accept
+    "BadTypeError",  # a TypeError: an argument of a type or dtype a loss cannot accept
     "NumlossWarning",  # a likely mistake (softmax before CrossEntropyLoss, ...): see _validate
     # the fast path (numloss.fast): which path a loss takes, and its threads
     "set_path",

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -98,22 +99,32 @@ THREAD_BLOCK_FACTOR = 4
 with 1 MB blocks, to 0.66 with 4 MB ones)."""
 
 _threads = 1
-_pool: ThreadPoolExecutor | None = None
+_pool: ThreadPoolExecutor | None = None  # the pool of `_threads` workers, made on first need
+_users: dict[ThreadPoolExecutor, int] = {}  # pool -> `for_blocks` calls running on it
+_lock = threading.Lock()  # guards the three above
 
 
 def set_num_threads(n: int) -> None:
     """Run the blocks of large inputs on `n` threads (1: the caller's thread only).
 
     Results do not depend on `n`. Like ``torch.set_num_threads``, it is a setting of the
-    process: every loss uses it from the next call on.
+    process: every loss uses it from the next call on. A call already running on the old
+    pool finishes on it: the old pool is shut down only when its last user is done
+    (shutting it down under a running call made that call fail).
     """
     global _threads, _pool
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n: expected a positive integer number of threads; got {n!r}")
-    if _pool is not None and n != _threads:
-        _pool.shutdown(wait=True)
-        _pool = None
-    _threads = int(n)
+    retired = None
+    with _lock:
+        if _pool is not None and n != _threads:
+            # the next call makes a pool of n; the old one goes once no call uses it
+            retired, _pool = _pool, None
+            if retired in _users:
+                retired = None  # its last user shuts it down (`_release_pool`)
+        _threads = int(n)
+    if retired is not None:
+        retired.shutdown(wait=False)  # idle: its workers just exit
 
 
 def get_num_threads() -> int:
@@ -158,16 +169,48 @@ def for_blocks(
     blocks = row_blocks(rows, row_bytes, block_bytes, threads)
     if threads == 1 or len(blocks) == 1:
         return [work(block) for block in blocks]
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="numloss")
     caller = np.geterr()  # NumPy's error handling is per thread: the workers take the caller's
 
     def in_callers_errstate(block: slice):
         with np.errstate(**caller):
             return work(block)
 
-    return list(_pool.map(in_callers_errstate, blocks))
+    pool = _acquire_pool()
+    try:
+        return list(pool.map(in_callers_errstate, blocks))
+    finally:
+        _release_pool(pool)
+
+
+def _acquire_pool() -> ThreadPoolExecutor:
+    """The current pool (made now if there is none), counted as in use by one more call."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="numloss")
+        _users[_pool] = _users.get(_pool, 0) + 1
+        return _pool
+
+
+def _release_pool(pool: ThreadPoolExecutor) -> None:
+    """One call done with `pool`; the last user of a pool that `set_num_threads` replaced
+    shuts it down."""
+    with _lock:
+        _users[pool] -= 1
+        if _users[pool] == 0:
+            del _users[pool]
+        retired = pool not in _users and pool is not _pool
+    if retired:
+        pool.shutdown(wait=False)  # no call is using it: its workers just exit
+
+
+def _forget_pool_in_child() -> None:
+    """After ``os.fork()``: the child has the parent's pool but none of its threads (a pool
+    whose workers are gone takes work and never does it: the child hung), and perhaps a lock
+    that a parent's thread held. It starts afresh, as PyTorch does: a new lock, no pool (the
+    next large call makes one), the same thread count."""
+    global _pool, _users, _lock
+    _pool, _users, _lock = None, {}, threading.Lock()
 
 
 def rows_of(value, rows: slice, n: int):
@@ -273,3 +316,5 @@ def _configure_from_environment() -> None:
 
 
 _configure_from_environment()
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
