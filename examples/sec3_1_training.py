@@ -126,14 +126,14 @@ class Softmax(Layer):
         dL/dz_k = sum_i g_i p_i ([i = k] - p_k) = p_k (g_k - sum_i g_i p_i).
     """
 
-    class Record(NamedTuple):
+    class Parts(NamedTuple):
         p: np.ndarray  # the output, softmax(z)
 
     def _forward(self, z):
         p = nl.softmax(z, axis=-1)
-        return p, self.Record(p=p)
+        return p, self.Parts(p=p)
 
-    def _backward(self, r: Record, g):
+    def _backward(self, r: Parts, g):
         return r.p * (g - (g * r.p).sum(axis=-1, keepdims=True))  # p_k (g_k - sum_i g_i p_i)
 
 

@@ -64,7 +64,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_choice, check_finite, same_shape_floats
+from ._validate import (
+    BadInputError,
+    as_float_array,
+    check_choice,
+    check_finite,
+    same_shape_floats,
+)
 from .fast import executor, takes_fast_path
 
 __all__ = ["Loss"]
@@ -160,11 +166,13 @@ class Loss:
         try:
             x = self._inputs(*inputs)  # checked
             fast = takes_fast_path(x[0].nbytes)  # the one rule (numloss.fast)
-            if fast:
-                losses, record = self._fast.forward(self, x)
-            else:
-                record = self._parts(x)  # the docstring's symbols
-                losses = self._losses(record)  # l_n
+            # beyond the dtype's range: inf, as in PyTorch; a NaN is looked for below
+            with np.errstate(over="ignore", invalid="ignore"):
+                if fast:
+                    losses, record = self._fast.forward(self, x)
+                else:
+                    record = self._parts(x)  # the docstring's symbols
+                    losses = self._losses(record)  # l_n
         except (ValueError, TypeError) as err:
             raise _with_name(err, name) from None
         unbatched = getattr(x, "unbatched", False)
@@ -173,8 +181,9 @@ class Loss:
         if denominator is None:
             denominator = losses.size
         value = self._reduce(losses, denominator)
+        finite = _never_nan(name, "the loss", value)
         self._record = record
-        self._last = Last(np.shape(value), losses.dtype, denominator, unbatched, fast)
+        self._last = Last(np.shape(value), losses.dtype, denominator, unbatched, fast, finite)
         return value
 
     def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:
@@ -224,10 +233,14 @@ class Loss:
         """
         dl = self.loss_derivative(grad_output)  # dL/dl_n
         last = self._last
-        if last.fast:
-            grad = self._fast.backward(self, self._record, dl)
-        else:
-            grad = self._gradient(self._record, dl)  # the derivation, on forward's parts
+        with np.errstate(over="ignore"):
+            if last.fast:
+                grad = self._fast.backward(self, self._record, dl)
+            else:
+                grad = self._gradient(self._record, dl)  # the derivation, on forward's parts
+        if not last.finite:  # an overflow in forward: its gradient may hold a NaN
+            for g in grad if isinstance(grad, tuple) else (grad,):
+                _never_nan(type(self).__name__ + ".backward", "the gradient", g)
         if not last.unbatched:
             return grad
         return tuple(g[0] for g in grad) if isinstance(grad, tuple) else grad[0]
@@ -290,3 +303,24 @@ class Last(NamedTuple):
     denominator: float  # the mean's D
     unbatched: bool  # one sample came without its batch dimension: take it off the gradient
     fast: bool  # forward took the fast path: its record is the inputs, not the parts
+    finite: bool  # every loss was finite (else backward looks for a NaN in the gradient)
+
+
+def _never_nan(name: str, what: str, value) -> bool:
+    """Whether `value` is finite; a NaN raises, naming where it is.
+
+    Inputs are checked to be finite, so a NaN can only come from an intermediate quantity
+    beyond the dtype's range (inf - inf, 0 inf): never returned silently.
+    """
+    value = np.asarray(value)
+    if np.isfinite(value).all():
+        return True
+    nan = np.isnan(value)
+    if nan.any():
+        where = np.unravel_index(int(np.flatnonzero(nan)[0]), value.shape) if value.ndim else ()
+        biggest = np.finfo(value.dtype).max
+        raise BadInputError(
+            f"{name}: {what} is NaN at {where}: an intermediate quantity overflowed the range "
+            f"of {value.dtype} (inputs of magnitude near {biggest:.1e}); scale the inputs down"
+        )
+    return False

@@ -7,35 +7,32 @@
     >>> trace.grad.round(3)  # the softmax minus the one-hot
     array([[-0.341,  0.242,  0.099]])
 
-``print(trace)`` shows the class's formula (from its docstring), then every
-intermediate quantity of forward and backward with its numbers, numbered.
+``print(trace)`` shows the class's formula (from its docstring), then every quantity of
+forward and backward with its numbers, numbered.
 
-The numbers are the code's own, not a second copy of the math that could drift:
-``explain`` calls the loss's ``forward``, reads the ``Record`` that forward returned
-(exactly what ``backward`` will read; its fields are named as the docstring's symbols)
-before anything else touches it, runs the same loss with ``reduction="none"`` for the
-per-element losses l_n and their local derivatives dl_n/dx, and calls ``backward``.
-``trace.value`` and ``trace.grad`` are forward's and backward's own outputs. Each
-numbered step says where its numbers come from:
+The numbers are the code's own, never a second copy of the math that could drift. For a
+loss, ``explain`` runs its forward on the reading path (`numloss.fast`) and prints the
+``Parts`` it computed, field by field in their order, each labelled by the comment on
+its field in the class; then ``_losses(parts)`` (labelled by that method's docstring,
+the formula), the reduction, the reduction's derivative dL/dl_n
+(``loss_derivative``), ``_gradient(parts, 1)`` (labelled by its docstring, the
+derivation's last line) and backward's own output. Each numbered step says where its
+numbers come from:
 
-    [record: a]            a field of the loss's Record, as forward left it
-    [derived]              computed here from the record and the inputs, to show a step
-                           the code does in place or leaves implicit (the softmax inside
-                           CrossEntropyLoss's backward, say)
-    [FocalLoss._parts(x, y)]
-                           computed by the loss's own helper, the one its forward and
-                           backward call on each block of rows. The element-wise losses
-                           keep only their inputs in the record (so that forward +
-                           backward peak near the input's size); their intermediate
-                           quantities are remade per block, and shown here that way.
-    [forward] [backward]   the loss's own output
+    [parts.m]                      a field of the loss's Parts, as forward computed it
+    [_losses(parts)]               the loss's formula on those parts: l_n
+    [_gradient(parts, dl = 1)]     its derivation on those parts: dl_n/dx
+    [loss_derivative(grad_output)] dL/dl_n, the base class's step
+    [forward] [backward]           the loss's own outputs
 
 The same works for the trainer's layers (`numloss.train`: Linear, Sigmoid, Tanh, ReLU,
-a Sequential of them, a model followed by a loss in WithLoss) and for the information
-functions of section 1 (surprise, entropy, cross_entropy, kl_divergence, whose options
-are passed as keywords: ``explain(nl.surprise, [0.5], base=2)``).
+a Sequential of them, any object with forward and backward that Sequential accepts, a
+model followed by a loss in WithLoss: a layer's ``Parts`` and its ``_forward`` and
+``_backward`` formulas) and for the information functions of section 1 (surprise,
+entropy, cross_entropy, kl_divergence, whose options are passed as keywords:
+``explain(nl.surprise, [0.5], base=2)``), whose steps are listed in `RECIPES`.
 
-Side effects: the loss (or layer) keeps the record of this forward, as after calling it
+Side effects: the loss (or layer) keeps the parts of this forward, as after calling it
 yourself. A layer's parameter ``.grad`` is left as it was: the trace reports what
 backward adds to it (``trace.parameter_grads``).
 
@@ -58,7 +55,7 @@ import numpy as np
 from . import fast, information
 from ._modules import make_callable
 from .base import Loss
-from .train import Layer, Sequential, WithLoss
+from .train import Layer, Sequential, WithLoss, _is_layer
 
 __all__ = ["RECIPES", "Recipe", "Show", "Step", "Trace", "explain"]
 
@@ -156,11 +153,6 @@ def _input(c: Context, name: str = "input") -> np.ndarray:
     return a if a.dtype.kind == "f" else a.astype(np.float64)
 
 
-def _batched(c: Context, name: str = "input") -> np.ndarray:
-    """The input with classes on dimension 1, as the class losses see it ((C,) -> (1, C))."""
-    x = _input(c, name)
-    return x[None] if x.ndim == 1 else x
-
 
 def _product(c: Context):
     p = _input(c, "p")
@@ -168,41 +160,6 @@ def _product(c: Context):
 
 
 RECIPES: dict[str, Recipe] = {
-    # the trainer's layers: `loss` is the output y, `local` is dL/dx from g = dL/dy
-    "Linear": Recipe(
-        {"input": "x"},
-        forward=(
-            Show("W, the weight (out_features, in_features)", "W"),
-            Show(
-                "b, the bias (a parameter; backward does not need it)",
-                lambda c: None if c.obj.bias is None else c.obj.bias.data,
-            ),
-            Show("x W^T", lambda c: c.r.x @ c.r.W.T),
-        ),
-        loss="y = x W^T + b",
-        local=("dL/dx = g W",),
-        params={"weight": "dL/dW = g^T x", "bias": "dL/db = sum_n g_n"},
-    ),
-    "Sigmoid": Recipe(
-        {"input": "x"},
-        forward=(Show("s = sigmoid(x)", "s"),),
-        loss="y = s",
-        backward=(Show("s (1 - s), the slope ds/dx (at most 1/4)", lambda c: c.r.s * (1 - c.r.s)),),
-        local=("dL/dx = g s (1 - s)",),
-    ),
-    "Tanh": Recipe(
-        {"input": "x"},
-        forward=(Show("t = tanh(x)", "t"),),
-        loss="y = t",
-        backward=(Show("1 - t^2, the slope dt/dx", lambda c: 1 - c.r.t * c.r.t),),
-        local=("dL/dx = g (1 - t^2)",),
-    ),
-    "ReLU": Recipe(
-        {"input": "x"},
-        forward=(Show("[x > 0]", "positive"),),
-        loss="y = max(x, 0)",
-        local=("dL/dx = g [x > 0] (0 at x = 0: the minimum-norm subgradient)",),
-    ),
     # the information functions of section 1: `loss` is the function's output
     "surprise": Recipe(
         {"p": "p"},
@@ -373,20 +330,6 @@ def _is_record(value) -> bool:
     return isinstance(value, tuple) and hasattr(value, "_fields")
 
 
-def record_fields(record, prefix: str = "") -> list[tuple[str, Any, str]]:
-    """Every leaf field of a record as (dotted path, value, the field's comment)."""
-    if record is None:
-        return []
-    comments = field_comments(type(record))
-    out = []
-    for name in record._fields:
-        value = getattr(record, name)
-        if _is_record(value):
-            out += record_fields(value, f"{prefix}{name}.")
-        else:
-            out.append((prefix + name, value, comments.get(name, "")))
-    return out
-
 
 def _field(record, path: str):
     """The record's field at a dotted path; a path that names no field is an error (a recipe
@@ -496,29 +439,6 @@ def _shows(shows: tuple, c: Context) -> list[tuple[str, str, Any]]:
     return out
 
 
-def _recipe(obj) -> Recipe:
-    name = getattr(obj, "__name__", None) or type(obj).__name__
-    if name in RECIPES:
-        return RECIPES[name]
-    inputs = getattr(obj, "inputs", ("input", "target"))
-    return Recipe({n: n for n in inputs}, local=tuple(f"dl/d{n}" for n in obj.differentiable))
-
-
-def _rest_of_record(w: _Writer, record, shown: set, inputs: dict) -> None:
-    """The record's fields that no step showed: backward reads them too."""
-    rest = [(p, v, note) for p, v, note in record_fields(record) if p not in shown]
-    if not rest:
-        return
-    w.lines.append("     The rest of the record (backward reads these too):")
-    for path, value, note in rest:
-        label = f"{INDENT}record: {path}" + (f", {note}" if note else "")
-        same = [n for n, x in inputs.items() if _same_array(value, x)]
-        lines = [f"the input {same[0]}"] if same else format_value(_snapshot(value), WIDTH - 9)
-        if len(lines) == 1 and len(label) + 3 + len(lines[0]) <= WIDTH:
-            w.lines.append(f"{label} = {lines[0]}")
-        else:
-            w.lines.append(f"{label}:")
-            w.lines += [" " * 9 + line for line in lines]
 
 
 def _same_array(value, x) -> bool:
@@ -529,12 +449,6 @@ def _same_array(value, x) -> bool:
         return False
     return value.shape == x.shape and bool(np.array_equal(value, x))
 
-
-def _shown_fields(*evaluated: list) -> set:
-    """The record fields that a step shows (a field that was None or skipped is not)."""
-    return {
-        src[len("record: ") :] for ev in evaluated for _, src, _ in ev if src.startswith("record: ")
-    }
 
 
 def _plain(number) -> str:
@@ -620,10 +534,6 @@ def _from_docstring(w: _Writer, lines: list[str]) -> None:
         w.text(lines, "      ")
 
 
-def _steps(w: _Writer, evaluated: list) -> None:
-    for what, source, v in evaluated:
-        w.step(what, source, v)
-
 
 def _reduction_step(w: _Writer, loss: Loss, value) -> None:
     """L from the l_n: their sum, or their mean with the denominator the loss used."""
@@ -660,23 +570,26 @@ def _symbols(loss: Loss) -> dict:
 
 
 def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
-    recipe = _recipe(layer)
+    """A layer's forward: its input, each of its parts (if it keeps a `Parts`), its output.
+
+    Any object with forward and backward is accepted, as `Sequential` accepts it: one that
+    is not a numloss `Layer` shows its input and output, and its backward's."""
+    cls = type(layer)
     y = layer.forward(x)
     last = getattr(layer, "_last", None)
-    record = last[0] if last else None
-    c = Context(record, {"input": np.asarray(x)}, layer)
-    forward, backward = _shows(recipe.forward, c), _shows(recipe.backward, c)
-    summary, formula, gradient = docstring_parts(type(layer))
+    parts = last[0] if isinstance(last, tuple) and last and _is_record(last[0]) else None
+    summary, formula, gradient = docstring_parts(cls)
     heading = f"  layer {prefix.rstrip('.')}: {layer!r}"
     if nested:
         w.heading(heading)
-    w.wrapped(summary)
+    if summary:
+        w.wrapped(summary)
     _from_docstring(w, formula)
     w.lines.append("    Inputs:")
-    w.item(f"  {recipe.symbols.get('input', 'x')} (input)", np.asarray(x))
-    _steps(w, forward)
-    _rest_of_record(w, record, _shown_fields(forward, backward), {"x": x})
-    w.step(recipe.loss, "forward", y)
+    w.item("  x (input)", np.asarray(x))
+    if parts is not None:
+        _parts_steps(w, parts, {"x": np.asarray(x)})
+    w.step(_method_line(cls, "_forward", "y, the layer's output"), "forward", y)
 
     def finish(grad_output, origin: str = "grad_output; 1 everywhere if not given"):
         g = np.ones(np.shape(y), dtype=np.asarray(y).dtype) if grad_output is None else grad_output
@@ -686,14 +599,20 @@ def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
         _from_docstring(w, gradient)
         source = "input" if origin.startswith("grad_output") else "backward"
         w.step(f"g = dL/dy, the upstream gradient ({origin})", source, g)
-        _steps(w, backward)
-        w.step(recipe.local[0], "backward", dx)
+        w.step(_method_line(cls, "_backward", "dL/dx"), "backward", dx)
+        labels = getattr(layer, "parameter_gradients", {})
         for name, grad in added.items():
-            what = recipe.params.get(name, f"dL/d{name}")
+            what = labels.get(name, f"dL/d{name}")
             w.step(f"{what}, added to {name}.grad", "backward", grad)
         return dx, {prefix + name: grad for name, grad in added.items()}
 
     return y, finish
+
+
+def _method_line(cls, method: str, default: str) -> str:
+    """The first line of a layer's ``_forward`` or ``_backward`` docstring: its formula."""
+    found = getattr(cls, method, None)
+    return _first_line(found) if found is not None and inspect.getdoc(found) else default
 
 
 def _backward_alone(layer, g) -> tuple:
@@ -795,7 +714,7 @@ def explain(obj, *inputs, grad_output=None, **options) -> Trace:
         w.heading("Backward")
         g, _ = loss_finish(grad_output)
         grad, parameter_grads = model_finish(g, "dL/dz of the loss's backward")
-    elif isinstance(obj, Layer):
+    elif isinstance(obj, Layer) or _is_layer(obj):
         if len(inputs) != 1:
             raise TypeError(f"{type(obj).__name__}: expected 1 input; got {len(inputs)}")
         w.lines.append(f"{obj!r}: forward and backward, step by step")
@@ -817,7 +736,7 @@ def _check_object(obj, options: dict) -> None:
             f"got the class {obj.__name__} itself"
         )
     is_function = any(obj is f for f in FUNCTIONS.values())
-    if not (is_function or isinstance(obj, (Loss, WithLoss, Layer))):
+    if not (is_function or isinstance(obj, (Loss, WithLoss, Layer)) or _is_layer(obj)):
         raise TypeError(
             "obj: expected a numloss loss, a layer of numloss.train, WithLoss, or one of "
             f"surprise, entropy, cross_entropy, kl_divergence; got {type(obj).__name__}"

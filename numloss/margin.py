@@ -273,7 +273,9 @@ class MultiMarginLoss(Loss):
         """l_n = sum_{i != y} w_y (h_i+)^p / C"""
         C = parts.h.shape[1]
         powered = parts.h_plus if self.p == 1 else parts.h_plus * parts.h_plus
-        return parts.w_y[:, 0] * powered.sum(axis=1) / C
+        sums = powered.sum(axis=1, keepdims=True) / C
+        # w_y times that, and 0 where w_y = 0 even if an h_i overflowed (0 inf is NaN)
+        return np.multiply(parts.w_y, sums, out=np.zeros_like(sums), where=parts.w_y > 0)[:, 0]
 
     def _gradient(self, parts, dl):
         """dl_n/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C for i != y; dl_n/dx_y = -(their sum)"""
@@ -282,7 +284,9 @@ class MultiMarginLoss(Loss):
             grad = (parts.h_plus > 0).astype(parts.h.dtype)  # d max(0, h)/dh = [h > 0]
         else:
             grad = 2 * parts.h_plus  # d max(0, h)^2/dh = 2 h+
-        grad *= parts.w_y / C  # dl/dx_i for i != y (0 at i = y, where h+ = 0)
+        # times w_y / C: dl/dx_i for i != y (0 at i = y, where h+ = 0), and 0 where w_y = 0
+        # even if an h_i overflowed (0 inf is NaN)
+        grad = np.multiply(grad, parts.w_y / C, out=np.zeros_like(grad), where=parts.w_y > 0)
         at_y = -grad.sum(axis=1, keepdims=True)  # x_y is in every h_i, with a minus
         np.put_along_axis(grad, parts.y, at_y, axis=1)
         return grad * over_classes(dl)  # chain rule

@@ -5,7 +5,7 @@ Names and shapes follow PyTorch, so a student can compare the two step by step:
     model = Sequential(Linear(2, 8, seed=0), ReLU(), Linear(8, 1, seed=1))
     loss = nl.BCEWithLogitsLoss()
     opt = SGD(model.parameters(), lr=0.1)
-    out = model(X)                        # forward: each layer keeps its Record
+    out = model(X)                        # forward: each layer keeps its Parts
     value = loss(out, y)
     opt.zero_grad()
     model.backward(loss.backward())       # dL/dX, and dL/dparameter added into each .grad
@@ -25,10 +25,11 @@ on as the previous layer's dL/dy.
 
 How a layer is written
 ----------------------
-As a loss is (see CONTRIBUTING.md): ``_forward(x)`` returns ``(y, record)``, the
-record being the layer's nested ``Record`` (a NamedTuple) holding exactly what
-backward needs, its fields named as the docstring's symbols; ``_backward(record, g)``
-reads only that record and returns dL/dx, *adding* dL/dparameter into each parameter's
+As a loss is (see CONTRIBUTING.md): ``_forward(x)`` returns ``(y, parts)``, the
+parts being the layer's nested ``Parts`` (a NamedTuple) holding exactly what
+backward needs, its fields named as the docstring's symbols, a comment on each;
+``_backward(parts, g)`` reads only those parts (one line per step of the docstring's
+derivation) and returns dL/dx, *adding* dL/dparameter into each parameter's
 ``.grad`` (added, not assigned, as in PyTorch: two backwards before a step give the
 sum, and ``zero_grad()`` starts again). The base class `Layer` does what is common:
 input checks, "backward before forward", grad_output's shape, dtypes, and the
@@ -162,7 +163,7 @@ def _once(named: Iterable[tuple[str, Parameter]]) -> list[tuple[str, Parameter]]
 class Layer:
     """Base class of the layers: ``forward`` computes y = f(x), ``backward`` dL/dx.
 
-    A subclass writes ``_forward(x) -> (y, record)`` and ``_backward(record, g) -> dx``
+    A subclass writes ``_forward(x) -> (y, parts)`` and ``_backward(parts, g) -> dx``
     (g = dL/dy, already checked to have y's shape) and, if it has parameters, lists
     them in ``named_parameters()``. ``inputs`` and ``differentiable`` tell the
     gradient checker what to perturb, as for a loss.
@@ -171,10 +172,10 @@ class Layer:
     inputs: tuple[str, ...] = ("input",)
     differentiable: tuple[str, ...] = ("input",)
 
-    class Record(NamedTuple):
+    class Parts(NamedTuple):
         """What backward needs: nothing, for a layer that does not override it."""
 
-    _last = None  # (record, output shape, output dtype, input dtype) of the last forward
+    _last = None  # (parts, output shape, output dtype, input dtype) of the last forward
     _forwards = 0  # forwards run so far: a Sequential checks each of its layers ran once
 
     def __repr__(self) -> str:
@@ -184,7 +185,7 @@ class Layer:
         return self.forward(input)
 
     def forward(self, input):
-        """The layer's output for ``input``; keeps the record backward reads."""
+        """The layer's output for ``input``; keeps the parts backward reads."""
         self._last = None
         self._forwards += 1
         try:
@@ -279,9 +280,11 @@ class Linear(Layer):
     References: PyTorch ``torch.nn.Linear``.
     """
 
-    class Record(NamedTuple):
-        x: np.ndarray  # the input
-        W: np.ndarray  # the weight the output was computed with
+    class Parts(NamedTuple):
+        x: np.ndarray  # x, the input
+        W: np.ndarray  # W, the weight the output was computed with
+
+    parameter_gradients = {"weight": "dL/dW = g^T x", "bias": "dL/db = sum_n g_n"}
 
     def __init__(
         self,
@@ -315,6 +318,7 @@ class Linear(Layer):
         return named if self.bias is None else [*named, ("bias", self.bias)]
 
     def _forward(self, x):
+        """y = x W^T + b"""
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise BadInputError(
                 f"input: expected shape (N, {self.in_features}), in_features = "
@@ -324,9 +328,10 @@ class Linear(Layer):
         y = x @ W.T  # y = x W^T
         if self.bias is not None:
             y += self.bias.checked()  # + b, the same for every row
-        return y, self.Record(x=x, W=W)
+        return y, self.Parts(x=x, W=W)
 
-    def _backward(self, r: Record, g):
+    def _backward(self, r: Parts, g):
+        """dL/dx = g W"""
         x = r.x.reshape(-1, self.in_features)  # rows of x and g, whatever the leading dims
         rows = g.reshape(-1, self.out_features)
         self.weight.grad += rows.T @ x  # dL/dW = g^T x
@@ -366,14 +371,16 @@ class Sigmoid(Layer):
     References: PyTorch ``torch.nn.Sigmoid``.
     """
 
-    class Record(NamedTuple):
+    class Parts(NamedTuple):
         s: np.ndarray  # the output, sigmoid(x)
 
     def _forward(self, x):
+        """y = s = sigmoid(x)"""
         s = sigmoid(x)
-        return s, self.Record(s=s)
+        return s, self.Parts(s=s)
 
-    def _backward(self, r: Record, g):
+    def _backward(self, r: Parts, g):
+        """dL/dx = g s (1 - s)"""
         return g * r.s * (1 - r.s)  # dL/dx = g s (1 - s)
 
 
@@ -401,14 +408,16 @@ class Tanh(Layer):
     References: PyTorch ``torch.nn.Tanh``.
     """
 
-    class Record(NamedTuple):
+    class Parts(NamedTuple):
         t: np.ndarray  # the output, tanh(x)
 
     def _forward(self, x):
+        """y = t = tanh(x)"""
         t = np.tanh(x)
-        return t, self.Record(t=t)
+        return t, self.Parts(t=t)
 
-    def _backward(self, r: Record, g):
+    def _backward(self, r: Parts, g):
+        """dL/dx = g (1 - t^2)"""
         return g * (1 - r.t * r.t)  # dL/dx = g (1 - t^2)
 
 
@@ -437,14 +446,16 @@ class ReLU(Layer):
     References: PyTorch ``torch.nn.ReLU``.
     """
 
-    class Record(NamedTuple):
+    class Parts(NamedTuple):
         positive: np.ndarray  # [x > 0]
 
     def _forward(self, x):
+        """y = max(x, 0)"""
         positive = x > 0
-        return np.where(positive, x, 0), self.Record(positive=positive)  # +0, never -0
+        return np.where(positive, x, 0), self.Parts(positive=positive)  # +0, never -0
 
-    def _backward(self, r: Record, g):
+    def _backward(self, r: Parts, g):
+        """dL/dx = g [x > 0] (0 at x = 0: the minimum-norm subgradient)"""
         return np.where(r.positive, g, 0)  # dL/dx = g [x > 0], 0 at the kink
 
 
@@ -532,13 +543,13 @@ class Sequential(Layer):
             except (ValueError, TypeError) as err:
                 raise _with_name(err, f"layer {i}") from None
         _check_each_ran_once(before)
-        return x, self.Record()
+        return x, self.Parts()
 
     def _tree(self) -> list[tuple[str, object]]:
         """(path, layer) for every layer inside, nested Sequentials' layers too."""
         return [pair for i, layer in enumerate(self.layers) for pair in _with_paths(layer, str(i))]
 
-    def _backward(self, r: Layer.Record, g):
+    def _backward(self, r: Layer.Parts, g):
         for layer in reversed(self.layers):
             g = layer.backward(g)  # dL/dx_{k-1} = f_k.backward(dL/dx_k)
         return g

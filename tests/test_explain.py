@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import numloss as nl
-from numloss.explain import Trace, _field, _rest_of_record, _Writer, explain
+from numloss.explain import Trace, _field, _parts_steps, _Writer, explain
 from numloss.gradcheck.cases import cases_for
 from numloss.gradcheck.suite import exported_losses
 from numloss.train import Linear, ReLU, Sequential, Sigmoid, Tanh, WithLoss
@@ -290,27 +290,50 @@ def test_bad_input_is_the_losss_own_error():
 
 
 def test_a_mask_is_not_called_the_input_it_equals():
-    """A boolean field all True beside labels all 1 is a mask, not "the input y"."""
+    """A part named as an input and equal to it is "the input"; a boolean part all True
+    beside labels all 1 is a mask, printed with its numbers."""
 
-    class Record(NamedTuple):
+    class Parts(NamedTuple):
         y: np.ndarray  # the labels
         free: np.ndarray  # a mask
 
     labels = np.array([1.0, 1.0, 1.0])
     w = _Writer()
-    _rest_of_record(w, Record(labels, labels == 1), set(), {"y": labels})
-    (y_line,) = [x for x in w.lines if "record: y" in x]
-    (mask_line,) = [x for x in w.lines if "record: free" in x]
+    _parts_steps(w, Parts(labels, labels == 1), {"y": labels, "free": labels})
+    (y_line,) = [x for x in w.lines if "the labels" in x]
+    mask_at = next(i for i, x in enumerate(w.lines) if "a mask" in x)
     assert "the input y" in y_line
-    assert "the input" not in mask_line and "True" in mask_line
+    assert "the input" not in w.lines[mask_at] and "True" in w.lines[mask_at + 1]
 
 
 def test_a_recipe_naming_no_field_of_the_record_is_an_error():
-    """A recipe that drifts from its loss's Record fails loudly instead of dropping a step."""
-    record = Sigmoid.Record(np.ones(2))
+    """A recipe that drifts from its record fails loudly instead of dropping a step."""
+    record = Sigmoid.Parts(np.ones(2))
     with pytest.raises(AttributeError, match="no field 'diff'"):
         _field(record, "diff")
     np.testing.assert_array_equal(_field(record, "s"), np.ones(2))
+
+
+def test_explain_takes_any_layer_sequential_accepts():
+    """A student's object with forward and backward, alone or inside a Sequential."""
+
+    class Double:
+        def forward(self, x):
+            return 2 * np.asarray(x)
+
+        def backward(self, g):
+            return 2 * np.asarray(g)
+
+    x = np.array([[0.5, -1.0]])
+    alone = explain(Double(), x)
+    np.testing.assert_array_equal(alone.value, 2 * x)
+    np.testing.assert_array_equal(alone.grad, [[2.0, 2.0]])
+    model = Sequential(Linear(2, 2, seed=0), Double(), Sigmoid())
+    trace = explain(model, x)
+    fresh = Sequential(Linear(2, 2, seed=0), Double(), Sigmoid())
+    y = fresh(x)
+    np.testing.assert_array_equal(trace.value, y)
+    np.testing.assert_array_equal(trace.grad, fresh.backward(np.ones_like(y)))
 
 
 def test_a_losss_warning_is_given_once():

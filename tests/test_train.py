@@ -34,12 +34,12 @@ class LogSoftmax(Layer):
     log-probabilities, and this is how a model makes them.
     """
 
-    class Record(NamedTuple):
+    class Parts(NamedTuple):
         p: np.ndarray
 
     def _forward(self, z):
         log_p = nl.log_softmax(z, axis=-1)
-        return log_p, self.Record(p=np.exp(log_p))
+        return log_p, self.Parts(p=np.exp(log_p))
 
     def _backward(self, r, g):
         return g - r.p * g.sum(axis=-1, keepdims=True)
@@ -792,7 +792,7 @@ class Twice(Layer):
         self.inner = inner
 
     def _forward(self, x):
-        return self.inner.forward(x), self.Record()
+        return self.inner.forward(x), self.Parts()
 
     def _backward(self, r, g):
         return self.inner.backward(g)
