@@ -151,3 +151,27 @@ def test_repr_shows_every_option_that_differs_from_its_default():
     assert repr(nl.BCEWithLogitsLoss(pos_weight=[3.0])) == "BCEWithLogitsLoss(pos_weight=[3.])"
     assert repr(nl.TripletMarginLoss(p=1, swap=True)) == "TripletMarginLoss(p=1.0, swap=True)"
     assert repr(nl.FocalLoss(alpha=None)) == "FocalLoss(alpha=None)"
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_a_nan_from_an_overflow_is_an_error_never_returned(reduction):
+    """Inputs are finite, so a NaN can only come from an intermediate beyond the dtype's
+    range: TripletMarginLoss's two distances both overflowing, inf - inf. It raises
+    BadInputError saying so; an overflow that leaves a true value beyond range is inf."""
+    big = np.array([[1e308, -1e308]])
+    loss = nl.TripletMarginLoss(reduction=reduction)
+    with pytest.raises(nl.BadInputError, match=r"the loss is NaN at .*overflowed the range"):
+        loss(big, -big, -big)
+    with pytest.raises(RuntimeError):  # the failed forward left nothing to differentiate
+        loss.backward()
+    mse = nl.MSELoss(reduction=reduction)
+    assert np.all(np.isinf(mse([1e200], [-1e200])))  # the true value, beyond range: inf
+
+
+def test_a_nan_in_the_gradient_after_an_overflow_is_an_error():
+    """A finite-input overflow whose loss is inf (not NaN) and whose gradient is inf / inf."""
+    a = np.array([[1e308, 1e308]])
+    loss = nl.TripletMarginLoss(reduction="sum")
+    assert np.isinf(loss(a, -a, a))  # d(a, pos) = inf, d(a, neg) = eps: the loss is inf
+    with pytest.raises(nl.BadInputError, match=r"the gradient is NaN"):
+        loss.backward()

@@ -476,3 +476,14 @@ def test_focal_down_weights_easy_examples():
 def test_focal_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_mse_gradient_is_finite_near_float32s_largest_number():
+    """Issue 17 item 10: 2 (x - y) / N at x = 3e38, y = 0, N = 2 is 3e38, within float32's
+    range; 2 (x - y) first would overflow to inf. PyTorch's is finite too."""
+    x, y = np.array([3e38, 0.0], np.float32), np.zeros(2, np.float32)
+    loss = nl.MSELoss()
+    loss(x, y)
+    grad = loss.backward()
+    assert grad.dtype == np.float32 and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad, [3e38, 0.0], rtol=1e-6)

@@ -194,3 +194,14 @@ def test_float32_in_float32_out():
     for loss, t in ((nl.HingeLoss(), np.array([[1.0, -1.0, 1.0]])), (nl.MultiMarginLoss(p=2), [2])):
         value = loss(x, t)
         assert value.dtype == np.float32 and loss.backward().dtype == np.float32
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_a_zero_weight_row_stays_zero_when_its_margins_overflow(p):
+    """0 w_y times an h_i that overflowed to inf is 0, not NaN (issue 17, item 5's class)."""
+    x = np.array([[-1.7e308, 1.7e308, 0.5], [0.1, 0.2, 0.3]])
+    loss = nl.MultiMarginLoss(p=p, weight=[0.0, 1.0, 1.0], reduction="none")
+    values = loss(x, [0, 1])
+    grad = loss.backward(np.ones(2))
+    assert values[0] == 0 and np.all(grad[0] == 0)
+    assert np.all(np.isfinite(values)) and np.all(np.isfinite(grad))

@@ -479,3 +479,25 @@ def test_cross_entropy_finds_any_non_finite_logit_from_its_row_sums(bad, options
         ValueError, match=r"input: expected finite values; got .* at index \(17, 1\)"
     ):
         nl.CrossEntropyLoss(**options)(z, target)
+
+
+@pytest.mark.parametrize("path", ["reading", "fast"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_an_ignored_row_whose_logits_overflow_costs_nothing(path, smoothing):
+    """Issue 17 item 5: an ignored row whose z - m overflows (finite logits 3.4e308 apart)
+    makes its surprises inf; 0 times inf must not turn the loss into NaN. PyTorch gives the
+    other rows' loss and 0 for that row; so do both paths."""
+    z = np.array([[-1.7e308, 1.7e308, 0.5], [1.0, 2.0, 3.0], [0.3, -0.2, 0.1]])
+    y = np.array([1, 0, 2])
+    with nl.fast.path(path):
+        loss = nl.CrossEntropyLoss(ignore_index=1, label_smoothing=smoothing, reduction="none")
+        l = loss(z, np.where(np.arange(3) == 0, 1, y))  # the first row is ignored
+        grad = loss.backward(np.ones(3))
+        rest = nl.CrossEntropyLoss(label_smoothing=smoothing, reduction="none")
+        expected = rest(z[1:], y[1:])
+        expected_grad = rest.backward(np.ones(2))
+    assert l[0] == 0 and np.all(grad[0] == 0)
+    np.testing.assert_array_equal(l[1:], expected)
+    np.testing.assert_array_equal(grad[1:], expected_grad)
+    mean = nl.CrossEntropyLoss(ignore_index=1, label_smoothing=smoothing)
+    assert np.isfinite(mean(z, np.where(np.arange(3) == 0, 1, y)))

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import frozen
 from reference import reference_loss
 
@@ -146,3 +148,23 @@ def test_triplet_accepts_pytorchs_float_p(rng):
     a, p, n = (rng.normal(size=(3, 2)) for _ in range(3))
     assert nl.TripletMarginLoss(p=2.0)(a, p, n) == nl.TripletMarginLoss(p=2)(a, p, n)
     assert nl.TripletMarginLoss(p=1.0).p == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=st.floats(0.05, 0.95), zeros=st.lists(st.booleans(), min_size=4, max_size=4))
+def test_a_fractional_norm_has_a_finite_subgradient_at_a_zero_coordinate(p, zeros):
+    """Issue 17 item 6: with 0 < p < 1 and eps = 0, |v_k|^(p - 1) is infinite where a - pos or
+    a - neg has a 0 coordinate. The subgradient there is 0 (documented in p_norm_gradient),
+    on rows whose loss is 0 too; every other coordinate is the analytic derivative."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 4))
+    pos, neg = a + rng.normal(size=(3, 4)), a + 3 * rng.normal(size=(3, 4))
+    pos[:, np.array(zeros)] = a[:, np.array(zeros)]  # a - pos is 0 in these coordinates
+    neg[0] = a[0] + 100.0  # a row whose loss is 0
+    loss = nl.TripletMarginLoss(p=p, eps=0.0, margin=1.0, reduction="sum")
+    loss(a, pos, neg)
+    for g in loss.backward():
+        assert np.all(np.isfinite(g))
+    d_a, d_pos, _ = loss.backward()
+    assert np.all(d_pos[:, np.array(zeros)] == 0)
+    assert np.all(d_a[0] == 0)  # the row with loss 0
