@@ -22,6 +22,7 @@ from ._validate import (
     warn_if_probabilities_for_logits,
 )
 from .base import Loss
+from .fast import binary as fast_binary
 from .primitives import sigmoid_pair, softplus, softplus_pair
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "FocalLoss", "MSELoss"]
@@ -97,6 +98,8 @@ class BCELoss(_WeightedBinaryLoss):
 
     References: PyTorch ``torch.nn.BCELoss``; the lesson, section 2.1.
     """
+
+    domain = {"input": (0.0, 1.0)}  # for the gradient checker: p's steps stay in [0, 1]
 
     class Inputs(NamedTuple):
         p: np.ndarray  # the predicted probabilities
@@ -223,13 +226,21 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
         warn_if_probabilities_for_logits("input", x, "BCEWithLogitsLoss")
         return self.Inputs(x, y, self._pos_weight_like(x), self._weight_like(x))
 
+    _fast = fast_binary  # large inputs: numloss/fast/binary.py
+
     def _parts(self, x):
-        pw, w = (None if v is None else v.astype(x.x.dtype, copy=False) for v in (x.pw, x.w))
-        a = x.y if pw is None else pw * x.y  # the positive term's coefficient pw y
-        b = 1 - x.y  # the negative term's coefficient
+        a, b, w = self._coefficients(x)
         softplus_x, softplus_neg_x = softplus_pair(x.x)
         sigmoid_x, sigmoid_neg_x = sigmoid_pair(x.x)
         return self.Parts(x.x, a, b, w, softplus_neg_x, softplus_x, sigmoid_x, sigmoid_neg_x)
+
+    @staticmethod
+    def _coefficients(x):
+        """a = pw y, b = 1 - y and the weight, in the logits' dtype."""
+        pw, w = (None if v is None else v.astype(x.x.dtype, copy=False) for v in (x.pw, x.w))
+        a = x.y if pw is None else pw * x.y  # the positive term's coefficient pw y
+        b = 1 - x.y  # the negative term's coefficient
+        return a, b, w
 
     def _losses(self, parts):
         """l = w [a softplus(-x) + b softplus(x)]"""
