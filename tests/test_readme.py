@@ -93,6 +93,15 @@ def test_both_maps_have_the_same_rows_pointing_at_the_same_files():
         assert any(p.startswith("tests/") for p in en["paths"])
 
 
+def test_every_rows_textbook_forms_exist_and_both_maps_name_the_same():
+    from numloss import textbook
+
+    for en, vi in zip(table(README, "lesson-map"), table(README_VI, "lesson-map"), strict=True):
+        assert en[3] == vi[3], en[0]
+        for name in SPAN.findall(en[3]):
+            assert name in textbook.__all__ and callable(getattr(textbook, name)), name
+
+
 def test_every_row_names_what_numloss_exports():
     import numloss as nl
     import numloss.train as train
