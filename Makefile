@@ -114,7 +114,7 @@ bench: $(STAMP)
 
 # tiny shapes, seconds: written to build/bench-quick/, not over the committed results
 bench-quick: $(STAMP)
-	$(BIN)/python -m numloss.bench --quick
+	$(BIN)/python -m numloss.bench --quick --out build/bench-quick
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -16,6 +16,7 @@ module of the same name:
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
 from ._blocks import get_num_threads, set_num_threads
 from ._validate import NumlossWarning
+from ._version import __version__
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
 from .explain import explain
@@ -37,6 +38,7 @@ from .primitives import (
 from .ranking import MarginRankingLoss, TripletMarginLoss
 
 __all__ = [
+    "__version__",
     # the contract
     "Loss",
     "NumlossWarning",  # a likely mistake (softmax before CrossEntropyLoss, ...): see _validate

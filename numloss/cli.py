@@ -6,6 +6,7 @@
     numloss gradcheck [LOSS ...] [-v]      # the gradient-check suite
     numloss bench [--quick]                # the benchmark
     numloss --help                         # the commands, and every loss by name
+    numloss --version                      # numloss's version
 
 ``explain`` prints `numloss.explain`'s trace. Inputs are JSON or Python literals
 (``"[[2.0, 1.0, 0.1]]"``, ``0``); a single number given as a target is repeated for
@@ -34,6 +35,7 @@ import warnings
 import numpy as np
 
 from . import information, train
+from ._version import __version__
 from .explain import docstring_parts, explain
 from .gradcheck.suite import exported_losses
 
@@ -413,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if argv[0] in ("-h", "--help", "help"):
         print(_help(), end="")
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"numloss {__version__}")
         return 0
     command = COMMANDS.get(argv[0])
     try:
