@@ -103,3 +103,29 @@ def test_a_mistyped_example_name_lists_the_names():
     assert "no example named softmax; the examples are:" in done.stderr
     for script in SCRIPTS:
         assert script.stem in done.stderr
+
+
+# -- set-up that recovers: .venv is rebuilt when another Python made it, or set-up stopped ----
+def _setup_plan(folder: Path, stamp: str | None) -> str:
+    """What `make -n setup` would run in a copy of the build files, with .venv's stamp."""
+    for name in ("Makefile", "setup.cfg", "pyproject.toml", "constraints.txt"):
+        (folder / name).write_bytes((ROOT / name).read_bytes())
+    venv = folder / ".venv"
+    venv.mkdir(exist_ok=True)
+    if stamp is None:
+        (venv / ".installed").unlink(missing_ok=True)
+    else:
+        (venv / ".installed").write_text(stamp + "\n")
+    done = subprocess.run(
+        ["make", "-n", "setup", f"PYTHON={sys.executable}"],
+        cwd=folder, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_setup_rebuilds_a_venv_made_by_another_python_or_left_half_made(tmp_path):
+    this = f"{sys.version.split()[0]} {sys.base_prefix}"  # what the Makefile records
+    assert "venv --clear" in _setup_plan(tmp_path, stamp=None)  # set-up stopped half-way
+    assert "venv --clear" in _setup_plan(tmp_path, stamp="3.9.1 /opt/old-python")
+    assert "venv" not in _setup_plan(tmp_path, stamp=this)  # made by this Python: kept
