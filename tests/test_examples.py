@@ -116,9 +116,10 @@ def _setup_plan(folder: Path, stamp: str | None) -> str:
         (venv / ".installed").unlink(missing_ok=True)
     else:
         (venv / ".installed").write_text(stamp + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}  # not a sub-make
     done = subprocess.run(
         ["make", "-n", "setup", f"PYTHON={sys.executable}"],
-        cwd=folder, capture_output=True, text=True,
+        cwd=folder, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -126,6 +127,6 @@ def _setup_plan(folder: Path, stamp: str | None) -> str:
 
 def test_setup_rebuilds_a_venv_made_by_another_python_or_left_half_made(tmp_path):
     this = f"{sys.version.split()[0]} {sys.base_prefix}"  # what the Makefile records
-    assert "venv --clear" in _setup_plan(tmp_path, stamp=None)  # set-up stopped half-way
-    assert "venv --clear" in _setup_plan(tmp_path, stamp="3.9.1 /opt/old-python")
-    assert "venv" not in _setup_plan(tmp_path, stamp=this)  # made by this Python: kept
+    assert "-m venv --clear .venv" in _setup_plan(tmp_path, stamp=None)  # stopped half-way
+    assert "-m venv --clear .venv" in _setup_plan(tmp_path, stamp="3.9.1 /opt/old-python")
+    assert "-m venv" not in _setup_plan(tmp_path, stamp=this)  # made by this Python: kept
