@@ -13,14 +13,14 @@ module of the same name:
 ``python -m numloss.gradcheck`` does so for every loss below under every option.
 """
 
+from . import explain, gradcheck  # modules, and callable: nl.explain(...), nl.gradcheck(...)
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
-from ._blocks import get_num_threads, set_num_threads
-from ._validate import NumlossWarning
+from ._validate import BadInputError, BadTypeError, NumlossWarning
 from ._version import __version__
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
-from .explain import explain
-from .gradcheck import GradcheckResult, gradcheck, numerical_gradient
+from .fast import get_num_threads, get_path, set_num_threads, set_path
+from .gradcheck import GradcheckResult, numerical_gradient
 from .information import KLDivLoss, cross_entropy, entropy, kl_divergence, surprise
 from .margin import HingeLoss, MultiMarginLoss, SoftMarginLoss, SquaredHingeLoss
 from .multiclass import CrossEntropyLoss, NLLLoss, one_hot, smooth_labels
@@ -41,8 +41,12 @@ __all__ = [
     "__version__",
     # the contract
     "Loss",
+    "BadInputError",  # a ValueError: a value, shape or option a loss cannot accept
+    "BadTypeError",  # a TypeError: an argument of a type or dtype a loss cannot accept
     "NumlossWarning",  # a likely mistake (softmax before CrossEntropyLoss, ...): see _validate
-    # large inputs' blocks of rows on several threads, results bit for bit the same
+    # the fast path (numloss.fast): which path a loss takes, and its threads
+    "set_path",
+    "get_path",
     "set_num_threads",
     "get_num_threads",
     # stable primitives

@@ -44,6 +44,7 @@ __all__ = [
     "BadTypeError",
     "NumlossWarning",
     "as_index_array",
+    "as_intp",
     "check_log_probabilities",
     "check_not_one_hot",
     "check_probabilities",
@@ -71,12 +72,18 @@ __all__ = [
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+# The three classes are exported as numloss.BadInputError, ...: their __module__ says so,
+# so a traceback's last line reads "numloss.BadInputError: ...", a name the user can catch.
 class BadInputError(ValueError):
     """A value, shape or option that the loss cannot accept."""
+
+    __module__ = "numloss"
 
 
 class BadTypeError(TypeError):
     """An array of a dtype the loss cannot accept."""
+
+    __module__ = "numloss"
 
 
 class NumlossWarning(UserWarning):
@@ -85,6 +92,8 @@ class NumlossWarning(UserWarning):
     Silence it with ``warnings.filterwarnings("ignore", category=numloss.NumlossWarning)``
     or ``python -W ignore::numloss.NumlossWarning``.
     """
+
+    __module__ = "numloss"
 
 
 _PACKAGE = str(Path(__file__).resolve().parent) + "/"  # numloss/, with its separator
@@ -117,7 +126,7 @@ def _first_bad(name: str, arr: np.ndarray, bad: np.ndarray, expected: str, hint:
 
 
 def as_float_array(name: str, x, dtype: np.dtype | None = None) -> np.ndarray:
-    """`x` as a float32 or float64 array, without copying one that already is.
+    """`x` as a C-ordered float32 or float64 array, without copying one that already is.
 
     With `dtype=None` float32 and float64 arrays keep their dtype and lists, integers and
     booleans become float64. With a `dtype` (a loss passes its input's, so the target
@@ -139,7 +148,9 @@ def as_float_array(name: str, x, dtype: np.dtype | None = None) -> np.ndarray:
         )
     if dtype is None:
         dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.dtype(np.float64)
-    return arr.astype(dtype, copy=False)
+    # in C order (a copy only of another layout): a row's sums are then taken in one order,
+    # whichever path and block computes them
+    return arr.astype(dtype, order="C", copy=False)
 
 
 def check_finite(name: str, arr: np.ndarray) -> None:
@@ -239,6 +250,7 @@ def check_class_indices(
             f"{name}: expected integer class indices; got dtype {y.dtype}"
             + (" (probability targets must have the input's shape)" if y.dtype.kind == "f" else "")
         )
+    y = as_intp(name, y)  # every integer dtype alike, from here on
     if y.size == 0 or (y.min() >= 0 and y.max() < num_classes):
         return y
     bad = (y < 0) | (y >= num_classes)
@@ -382,14 +394,35 @@ def check_soft_labels(name: str, y: np.ndarray) -> None:
 
 
 def as_index_array(name: str, target) -> np.ndarray:
-    """`target` as an array (class indices or probabilities), a ragged list named."""
+    """`target` as an array (class indices or probabilities), a ragged list named; integer
+    class indices of any dtype as intp (`as_intp`)."""
     try:
-        return np.asarray(target)
+        target = np.asarray(target)
     except (ValueError, TypeError) as err:
         raise BadInputError(
             f"{name}: expected a rectangular array of class indices or probabilities; got "
             f"{type(target).__name__} that NumPy cannot make into one ({err})"
         ) from None
+    return as_intp(name, target)
+
+
+def as_intp(name: str, y: np.ndarray) -> np.ndarray:
+    """Integer class indices of any signed or unsigned dtype as intp (a new array when
+    the dtype differs; other arrays as they are).
+
+    intp is the dtype NumPy indexes with. Indices of another dtype behave differently
+    in arithmetic: uint64 and intp have no common integer type, so uint64 indices in a
+    flat-index sum became float64 and NumPy refused them (a raw IndexError). Made intp
+    at the door, every integer dtype gives every loss the same indices. A uint64 value
+    beyond intp's range is named (it would wrap to a negative index).
+    """
+    if y.dtype.kind not in "iu" or y.dtype == np.intp:
+        return y
+    largest = np.iinfo(np.intp).max
+    if y.dtype.kind == "u" and y.dtype.itemsize >= np.dtype(np.intp).itemsize and y.size:
+        if y.max() > largest:
+            _first_bad(name, y, y > largest, f"class indices (integers up to {largest})")
+    return y.astype(np.intp)
 
 
 def check_not_one_hot(

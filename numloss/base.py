@@ -6,35 +6,42 @@ A loss is used as in PyTorch, but with the backward pass written out by hand:
     value = loss(logits, target)        # forward: a NumPy scalar (or array for "none")
     grad = loss.backward()              # dL/dlogits, same shape and dtype as logits
 
-How the work is split
----------------------
-A subclass writes two methods, each a short derivation:
+How to read a loss
+------------------
+Every loss writes four short methods, in this order in its class, and a ``Parts``
+named tuple whose fields are its docstring's symbols, a comment on each:
 
-- ``_forward(*inputs)`` checks its inputs and returns ``(losses, record)``: the
-  per-element losses ``l_n`` and the loss's ``Record``, a small named tuple holding
-  exactly what backward needs, its fields named as the docstring's symbols. If the
-  mean is not "divide by the number of elements" (class weights, ignored targets,
-  ``batchmean``) the record has a ``denominator`` field.
-- ``_backward(record, dl)`` receives that record and ``dl = dL/dl_n``, the upstream
-  gradient already pushed through the reduction, and returns ``dL/d(input)`` by the
-  chain rule ``dL/dx = dL/dl_n * dl_n/dx``.
+- ``_inputs(*inputs)`` checks the inputs and returns them as an ``Inputs`` named tuple
+  of arrays (with ``denominator`` where the mean is not over the elements, and
+  ``unbatched`` where one sample may come without its batch dimension);
+- ``_parts(inputs)`` computes every symbol of the derivation from the inputs, whole
+  arrays at a time, in the order the docstring introduces them;
+- ``_losses(parts)`` is the formula: the per-element losses l_n from the parts;
+- ``_gradient(parts, dl)`` is the derivation: dL/d(input) from the parts and
+  ``dl = dL/dl_n`` (the upstream gradient already pushed through the reduction), each
+  line one step, ending with the chain rule dL/dx = dL/dl_n * dl_n/dx.
+
+This is the *reading path*, the one small inputs take: ``forward`` is ``_inputs``,
+``_parts``, ``_losses`` and the reduction; ``backward`` is the reduction's derivative and
+``_gradient`` of the parts forward kept. Large inputs take the *fast path*
+(`numloss.fast`: the same steps a block of rows at a time), by the one rule in
+`numloss.fast.takes_fast_path`; both give the same numbers.
 
 A subclass raises plain ``ValueError`` / ``TypeError`` for bad input (the checks in
-``numloss._validate`` do); the base prefixes the loss's name.
-
-The base class does what is common: argument counts and PyTorch's keyword names
-(``loss(input=z, target=y)``), the reduction and its derivative, the upstream
-gradient, dtypes, "backward before forward", and prefixing every input error with the
-loss's name.
+``numloss._validate`` do); the base prefixes the loss's name. The base also does
+argument counts and PyTorch's keyword names (``loss(input=z, target=y)``), the
+reduction and its derivative, the upstream gradient, "backward before forward", and a
+batch dimension added to one unbatched sample and taken off again.
 
 State
 -----
-A loss keeps the record of its last successful ``forward`` until the next one;
-``backward`` may be called any number of times with different upstream gradients. A
-failed ``forward`` clears the record, so ``backward`` then raises. The record holds
-references to the inputs (no copies: that would cost a pass over memory), so
-changing an input array in place between ``forward`` and ``backward`` changes the
-gradient: don't. One loss instance per thread.
+Between ``forward`` and ``backward`` a loss keeps the parts of its last successful
+``forward`` (on the fast path: its inputs), and nothing else that backward reads;
+``backward`` reads them and changes nothing, so it may be called any number of times
+with different upstream gradients. A failed ``forward`` clears them, so ``backward``
+then raises. The parts hold references to the inputs (no copies), so changing an input
+array in place between ``forward`` and ``backward`` changes the gradient: don't. One
+loss instance per thread.
 
 The reduction and its derivative
 --------------------------------
@@ -42,21 +49,23 @@ The reduction and its derivative
     "sum":   L = sum_n l_n         dL/dl_n = g
     "mean":  L = sum_n l_n / D     dL/dl_n = g / D
 
-D is the number of elements unless the loss says otherwise ("batchmean", which only
-KLDivLoss accepts, is the mean with D = the batch size). When D = 0 (every target
+D is the number of elements unless the loss's inputs say otherwise ("batchmean", which
+only KLDivLoss accepts, is the mean with D = the batch size). When D = 0 (every target
 ignored, every weight zero) the mean is defined here as 0 with gradient 0, where
 PyTorch returns NaN.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_choice, check_finite
+from ._validate import as_float_array, check_choice, check_finite, same_shape_floats
+from .fast import executor, takes_fast_path
 
 __all__ = ["Loss"]
 
@@ -99,15 +108,21 @@ class Loss:
     - ``differentiable``: which of them ``backward`` returns a gradient for (one array
       for one name, a tuple in input order for several); the gradient checker reads it;
     - ``reductions``: the accepted values of ``reduction``;
-    - ``Record``: a ``NamedTuple`` of what backward needs.
+    - ``Parts``: a ``NamedTuple`` of the docstring's symbols, a comment on each field;
+
+    and write ``_inputs``, ``_parts``, ``_losses`` and ``_gradient`` (see the module
+    docstring). ``_fast`` is the fast path's kernel for large inputs: by default
+    `numloss.fast.executor`, which runs ``_parts`` with ``_losses`` or ``_gradient`` a
+    block of rows at a time.
     """
 
     inputs: tuple[str, ...] = ("input", "target")
     differentiable: tuple[str, ...] = ("input",)
     reductions: tuple[str, ...] = ("mean", "sum", "none")
+    _fast = executor
 
-    class Record(NamedTuple):
-        """What backward needs; every loss defines its own."""
+    class Parts(NamedTuple):
+        """The docstring's symbols; every loss defines its own."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -117,8 +132,8 @@ class Loss:
     @_named_errors
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_choice("reduction", reduction, self.reductions)
-        self._record = None  # the last forward's Record
-        self._last = None  # (output shape, dtype, mean denominator) of the last forward
+        self._record = None  # the last forward's parts (on the fast path: its inputs)
+        self._last = None  # what backward needs to know of the last forward: a `Last`
 
     def __repr__(self) -> str:
         """The options that differ from their defaults, as PyTorch's ``extra_repr``."""
@@ -143,15 +158,23 @@ class Loss:
         inputs = self._gather(name, inputs, named)
         self._record = self._last = None
         try:
-            losses, record = self._forward(*inputs)
+            x = self._inputs(*inputs)  # checked
+            fast = takes_fast_path(x[0].nbytes)  # the one rule (numloss.fast)
+            if fast:
+                losses, record = self._fast.forward(self, x)
+            else:
+                record = self._parts(x)  # the docstring's symbols
+                losses = self._losses(record)  # l_n
         except (ValueError, TypeError) as err:
             raise _with_name(err, name) from None
-        denominator = getattr(record, "denominator", None)
+        unbatched = getattr(x, "unbatched", False)
+        losses = losses[0] if unbatched else losses  # one sample in, one loss out
+        denominator = getattr(x, "denominator", None)
         if denominator is None:
             denominator = losses.size
         value = self._reduce(losses, denominator)
         self._record = record
-        self._last = (np.shape(value), losses.dtype, denominator)
+        self._last = Last(np.shape(value), losses.dtype, denominator, unbatched, fast)
         return value
 
     def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:
@@ -183,7 +206,7 @@ class Loss:
     def _reduce(self, losses: np.ndarray, denominator):
         if self.reduction == "none":
             return losses
-        total = losses.sum()
+        total = np.ravel(losses).sum()  # in C order whatever the layout: one order on both paths
         if self.reduction == "sum":
             return losses.dtype.type(total)
         if denominator == 0:  # nothing to average: 0, not NaN (see the module docstring)
@@ -199,20 +222,36 @@ class Loss:
         shape. Returns one array, or a tuple in input order when several inputs are
         differentiable.
         """
+        dl = self.loss_derivative(grad_output)  # dL/dl_n
+        last = self._last
+        if last.fast:
+            grad = self._fast.backward(self, self._record, dl)
+        else:
+            grad = self._gradient(self._record, dl)  # the derivation, on forward's parts
+        if not last.unbatched:
+            return grad
+        return tuple(g[0] for g in grad) if isinstance(grad, tuple) else grad[0]
+
+    def loss_derivative(self, grad_output=None):
+        """dL/dl_n: ``grad_output`` pushed through the last forward's reduction.
+
+        g for "none" and "sum", g / D for "mean" (0 when D = 0), g being ``grad_output``
+        (1 when None) checked and cast to the loss's dtype.
+        """
         name = type(self).__name__
         if self._record is None:
             raise RuntimeError(
                 f"{name}.backward() needs a successful forward() first "
                 "(none was run, or the last one raised)"
             )
-        shape, dtype, denominator = self._last
+        shape, dtype, denominator = self._last[:3]
         try:
             g = self._upstream(grad_output, shape, dtype)
         except (ValueError, TypeError) as err:
             raise _with_name(err, f"{name}.backward") from None
         if self.reduction in ("mean", "batchmean"):  # dL/dl_n = g / D, and 0 when D = 0
-            g = g / dtype.type(denominator) if denominator else dtype.type(0) * g
-        return self._backward(self._record, g)
+            return g / dtype.type(denominator) if denominator else dtype.type(0) * g
+        return g
 
     @staticmethod
     def _upstream(grad_output, shape: tuple, dtype: np.dtype):
@@ -226,8 +265,28 @@ class Loss:
         return g[()] if g.ndim == 0 else g
 
     # -- what subclasses write --------------------------------------------------
-    def _forward(self, *inputs) -> tuple[np.ndarray, NamedTuple]:
+    def _inputs(self, *inputs) -> NamedTuple:
+        """By default: finite float arrays of one shape, named as ``self.inputs``."""
+        cls = type(self)
+        if "_Inputs" not in cls.__dict__:  # one named tuple per class, made once
+            cls._Inputs = collections.namedtuple("Inputs", cls.inputs)
+        return cls._Inputs(*same_shape_floats(self.inputs, *inputs))
+
+    def _parts(self, inputs) -> NamedTuple:
         raise NotImplementedError
 
-    def _backward(self, record, dl):
+    def _losses(self, parts) -> np.ndarray:
         raise NotImplementedError
+
+    def _gradient(self, parts, dl):
+        raise NotImplementedError
+
+
+class Last(NamedTuple):
+    """What `Loss.backward` needs to know of the last forward, besides its parts."""
+
+    shape: tuple  # the output's shape
+    dtype: np.dtype  # the output's dtype
+    denominator: float  # the mean's D
+    unbatched: bool  # one sample came without its batch dimension: take it off the gradient
+    fast: bool  # forward took the fast path: its record is the inputs, not the parts

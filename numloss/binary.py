@@ -11,7 +11,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import blockwise
 from ._validate import (
     as_weight,
     check_binary_labels,
@@ -41,15 +40,14 @@ class _WeightedBinaryLoss(Loss):
         self.weight = as_weight("weight", weight)
 
     def _weight_like(self, x: np.ndarray):
-        """The weight, checked to broadcast to x's shape (or None).
-
-        Not cast to x's dtype here: a float32 copy of an element weight would be one more
-        array of the input's size; `blockwise` casts it a block at a time.
-        """
+        """The weight as a view of x's shape (or None), still in its own dtype: `_parts`
+        casts it to x's (on the fast path a block at a time, so that a float64 weight for
+        a float32 input never becomes one more array of the input's size)."""
         if self.weight is None:
             return None
         where = f"broadcastable to the input's shape {x.shape}"
-        return check_weight("weight", self.weight, x.shape, self.weight.dtype, where)
+        w = check_weight("weight", self.weight, x.shape, self.weight.dtype, where)
+        return np.broadcast_to(w, x.shape)  # a view: no copy
 
 
 class BCELoss(_WeightedBinaryLoss):
@@ -64,6 +62,11 @@ class BCELoss(_WeightedBinaryLoss):
     confidently wrong p = 0 costs 100 rather than infinity:
 
         l = -w [y max(log p, -100) + (1 - y) max(log(1 - p), -100)]
+
+    Textbook form: `numloss.textbook.bce` (and `numloss.textbook.lesson_bce`, the
+    lesson's two lines), the formula as written;
+    `tests/test_textbook.py::test_bce_textbook_rounds_log_one_minus_p` shows where the
+    two part.
 
     Gradient, step by step:
 
@@ -92,54 +95,52 @@ class BCELoss(_WeightedBinaryLoss):
     >>> loss.backward().round(4)  # -1 / (3 p): the wronger, the steeper
     array([-0.3704, -0.6061, -3.3333])
 
-    Textbook form: `numloss.textbook.bce`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.BCELoss``; the lesson, section 2.1.
     """
 
-    class Record(NamedTuple):
-        p: np.ndarray  # the probabilities
+    class Inputs(NamedTuple):
+        p: np.ndarray  # the predicted probabilities
         y: np.ndarray  # the labels
-        w: np.ndarray | None  # the element weight
+        w: np.ndarray | None  # the element weight, a view of p's shape, its own dtype
 
-    def _forward(self, input, target):
+    class Parts(NamedTuple):
+        p: np.ndarray  # the predicted probabilities, in [0, 1]
+        y: np.ndarray  # the labels: 1 or 0, or soft labels in [0, 1]
+        w: np.ndarray | None  # the element weight (None: 1 everywhere)
+        log_p: np.ndarray  # log p, clamped at -100
+        log_q: np.ndarray  # log(1 - p), clamped at -100 (computed as log1p(-p))
+
+    def _inputs(self, input, target):
         p, y = same_shape_floats(self.inputs, input, target)
         check_probabilities("input", p)  # in [0, 1], else: "use BCEWithLogitsLoss"
         check_soft_labels("target", y)
-        w = self._weight_like(p)
-        losses = blockwise(self._losses, p.shape, p.dtype, p, y, w)  # a block at a time
-        return losses, self.Record(p, y, w)
+        return self.Inputs(p, y, self._weight_like(p))
 
-    @staticmethod
-    def _clamped_logs(p):
-        """log p and log(1 - p), each clamped at -100 (log 0 = -inf becomes -100)."""
-        with np.errstate(divide="ignore"):
-            return np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+    def _parts(self, x):
+        w = None if x.w is None else x.w.astype(x.p.dtype, copy=False)  # in p's dtype
+        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100
+            log_p = np.maximum(np.log(x.p), -100)
+            log_q = np.maximum(np.log1p(-x.p), -100)
+        return self.Parts(x.p, x.y, w, log_p, log_q)
 
-    @staticmethod
-    def _losses(p, y, w):
-        log_p, log_q = BCELoss._clamped_logs(p)  # log p, log(1 - p)
+    def _losses(self, parts):
+        """l = -w [y log p + (1 - y) log(1 - p)]"""
+        _, y, w, log_p, log_q = parts
         losses = -(y * log_p + (1 - y) * log_q)
         return losses if w is None else losses * w
 
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.p.shape, r.p.dtype, r.p, r.y, r.w, dl)
-
-    @staticmethod
-    def _gradient(p, y, w, dl):
-        log_p, log_q = BCELoss._clamped_logs(p)
-        p_free, q_free = log_p > -100, log_q > -100  # where the logs are not clamped
-        # chain rule: dL/dp = c dl/dp with c = w dL/dl, put in the numerators before the
-        # division: alone, y / p overflows float32 for p < 3e-39 (and inf * 0 = nan where
-        # c = 0) although c y / p is finite
+    def _gradient(self, parts, dl):
+        """dl/dp = w [-y / p + (1 - y) / (1 - p)], 0 for a clamped term"""
+        p, y, w, log_p, log_q = parts
+        # the chain rule's factor c = w dL/dl goes into the numerators before the division:
+        # alone, y / p overflows float32 for p < 3e-39 although c y / p is finite
         c = dl if w is None else w * dl
-        # d/dp [-y log p] = -y / p   (0 where log p is clamped; inf only where the true
-        # value is beyond the float's range, as at p = 1e-44 in float32 with c = 1)
+        # d/dp [-y log p] = -y / p (0 where log p is clamped; inf only where the true value
+        # is beyond the float's range, as at p = 1e-44 in float32 with c = 1)
         with np.errstate(over="ignore"):
-            grad = np.divide(-y * c, p, out=np.zeros_like(p), where=p_free)
-        # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p)   (0 where clamped)
-        grad += np.divide((1 - y) * c, 1 - p, out=np.zeros_like(p), where=q_free)
+            grad = np.divide(-y * c, p, out=np.zeros_like(p), where=log_p > -100)
+        # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p) (0 where log(1 - p) is clamped)
+        grad += np.divide((1 - y) * c, 1 - p, out=np.zeros_like(p), where=log_q > -100)
         return grad
 
 
@@ -160,6 +161,10 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     because log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = log sigmoid(-x)
     = -softplus(x).
 
+    Textbook form: `numloss.textbook.bce_with_logits`, the formula as written;
+    `tests/test_textbook.py::test_bce_with_logits_textbook_rounds_a_tiny_loss_to_zero`
+    shows where the two part.
+
     Gradient, step by step (softplus'(x) = sigmoid(x)):
 
         d/dx softplus(-x) = -sigmoid(-x)
@@ -175,9 +180,8 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     one-line form max(x, 0) - x y + log1p(e^-|x|) used by PyTorch returns 0. In the
     gradient, sigmoid(-x) is used for 1 - sigmoid(x) for the same reason.
 
-    Memory and time: forward and backward run their formula on a block of rows at a time
-    (`numloss._blocks.blockwise`), so its temporaries stay in the cache and the only
-    arrays of x's size made are the losses and the gradient.
+    Memory and time: large inputs take the fast path (`numloss.fast`), which runs these
+    same parts a block of rows at a time.
 
     Example, the lesson's models A, B and C as logits (sigmoid(x) = 0.9, 0.55, 0.1):
 
@@ -189,52 +193,56 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     >>> loss.backward().round(3)  # sigmoid(x) - 1 = p - y
     array([-0.1 , -0.45, -0.9 ])
 
-    Textbook form: `numloss.textbook.bce_with_logits`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.BCEWithLogitsLoss``; the lesson, section 2.1.4;
     M. Mächler, "Accurately computing log(1 - exp(-|a|))", 2012.
     """
 
-    class Record(NamedTuple):
+    class Inputs(NamedTuple):
         x: np.ndarray  # the logits
-        y: np.ndarray  # the labels: a = pw y and b = 1 - y are made a block at a time
-        pw: np.ndarray | None  # the positive term's weight, broadcast to x
-        w: np.ndarray | None  # the element weight
+        y: np.ndarray  # the labels
+        pw: np.ndarray | None  # pos_weight, a view of x's shape, its own dtype (None: 1)
+        w: np.ndarray | None  # the element weight, likewise (None: 1)
+
+    class Parts(NamedTuple):
+        x: np.ndarray  # the logits
+        a: np.ndarray  # pw y, the positive term's coefficient
+        b: np.ndarray  # 1 - y, the negative term's coefficient
+        w: np.ndarray | None  # the element weight (None: 1 everywhere)
+        softplus_neg_x: np.ndarray  # softplus(-x) = -log sigmoid(x)
+        softplus_x: np.ndarray  # softplus(x) = -log(1 - sigmoid(x))
+        sigmoid_x: np.ndarray  # sigmoid(x) = p, the predicted probability
+        sigmoid_neg_x: np.ndarray  # sigmoid(-x) = 1 - p, computed without the subtraction
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(weight, reduction)
         self.pos_weight = as_weight("pos_weight", pos_weight)
 
-    def _forward(self, input, target):
+    def _inputs(self, input, target):
         x, y = same_shape_floats(self.inputs, input, target)
         check_soft_labels("target", y)
         warn_if_probabilities_for_logits("input", x, "BCEWithLogitsLoss")
-        pw, w = self._pos_weight_like(x), self._weight_like(x)
-        losses = blockwise(self._losses, x.shape, x.dtype, x, y, pw, w)  # a block at a time
-        return losses, self.Record(x, y, pw, w)
+        return self.Inputs(x, y, self._pos_weight_like(x), self._weight_like(x))
 
-    @staticmethod
-    def _losses(x, y, pw, w):
-        a = y if pw is None else pw * y  # the positive term's coefficient pw y
-        b = 1 - y  # the negative term's coefficient
-        softplus_x, softplus_neg_x = softplus_pair(x)
-        losses = a * softplus_neg_x  # a (-log sigmoid(x)) = a softplus(-x)
-        losses += b * softplus_x  # b (-log(1 - sigmoid(x))) = b softplus(x)
-        return losses if w is None else losses * w
+    def _parts(self, x):
+        pw, w = (None if v is None else v.astype(x.x.dtype, copy=False) for v in (x.pw, x.w))
+        a = x.y if pw is None else pw * x.y  # the positive term's coefficient pw y
+        b = 1 - x.y  # the negative term's coefficient
+        softplus_x, softplus_neg_x = softplus_pair(x.x)
+        sigmoid_x, sigmoid_neg_x = sigmoid_pair(x.x)
+        return self.Parts(x.x, a, b, w, softplus_neg_x, softplus_x, sigmoid_x, sigmoid_neg_x)
 
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.x.shape, r.x.dtype, r.x, r.y, r.pw, r.w, dl)
+    def _losses(self, parts):
+        """l = w [a softplus(-x) + b softplus(x)]"""
+        losses = parts.a * parts.softplus_neg_x  # a (-log sigmoid(x))
+        losses += parts.b * parts.softplus_x  # b (-log(1 - sigmoid(x)))
+        return losses if parts.w is None else losses * parts.w
 
-    @staticmethod
-    def _gradient(x, y, pw, w, dl):
-        a = y if pw is None else pw * y
-        b = 1 - y
-        sigmoid_x, sigmoid_neg_x = sigmoid_pair(x)
-        grad = -a * sigmoid_neg_x  # d/dx [a softplus(-x)] = -a sigmoid(-x)
-        grad += b * sigmoid_x  # d/dx [b softplus(x)] = b sigmoid(x)
-        if w is not None:
-            grad *= w
+    def _gradient(self, parts, dl):
+        """dl/dx = w [-a sigmoid(-x) + b sigmoid(x)]  (p - y when w = pw = 1)"""
+        grad = -parts.a * parts.sigmoid_neg_x  # d/dx [a softplus(-x)] = -a sigmoid(-x)
+        grad += parts.b * parts.sigmoid_x  # d/dx [b softplus(x)] = b sigmoid(x)
+        if parts.w is not None:
+            grad *= parts.w
         grad *= dl  # chain rule: dL/dx = dL/dl * dl/dx
         return grad
 
@@ -242,7 +250,7 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
         if self.pos_weight is None:
             return None
         width = x.shape[-1] if x.ndim else 1
-        return check_weight(  # not cast here either (see _weight_like)
+        pw = check_weight(  # in its own dtype, as the weight (see _weight_like)
             "pos_weight",
             self.pos_weight,
             x.shape,
@@ -250,12 +258,17 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
             f"of length {width} (one per class, the input's last dimension) or broadcastable "
             f"to the input's shape {x.shape}",
         )
+        return np.broadcast_to(pw, x.shape)  # a view: no copy of the input's size
 
 
 class MSELoss(Loss):
     r"""Mean squared error: ``l = (x - y)^2``.
 
     Domain: ``input`` x and ``target`` y real arrays of the same shape.
+
+    Textbook form: `numloss.textbook.mse`, the formula as written; the two agree to
+    1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
 
     Gradient: dl/dx = 2 (x - y).
 
@@ -271,31 +284,31 @@ class MSELoss(Loss):
     >>> loss.backward().round(4)  # 2 (x - y) / N
     array([-0.0667, -0.3   , -0.6   ])
 
-    Textbook form: `numloss.textbook.mse`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.MSELoss``.
     """
 
-    class Record(NamedTuple):
+    class Inputs(NamedTuple):
         x: np.ndarray  # the input
         y: np.ndarray  # the target
 
-    def _forward(self, input, target):
-        x, y = same_shape_floats(self.inputs, input, target)
-        return blockwise(self._losses, x.shape, x.dtype, x, y), self.Record(x, y)
+    class Parts(NamedTuple):
+        diff: np.ndarray  # x - y
 
-    @staticmethod
-    def _losses(x, y):
-        diff = x - y
-        return diff * diff  # l = (x - y)^2
+    def _inputs(self, input, target):
+        return self.Inputs(*same_shape_floats(self.inputs, input, target))
 
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.x.shape, r.x.dtype, r.x, r.y, dl)
+    def _parts(self, x):
+        return self.Parts(x.x - x.y)
 
-    @staticmethod
-    def _gradient(x, y, dl):
-        return 2 * (x - y) * dl  # dl/dx = 2 (x - y), times dL/dl
+    def _losses(self, parts):
+        """l = (x - y)^2"""
+        return parts.diff * parts.diff
+
+    def _gradient(self, parts, dl):
+        """dl/dx = 2 (x - y)"""
+        # times dL/dl before the 2: with the mean's 1/N the product stays finite up to
+        # the dtype's largest number, where 2 (x - y) alone would overflow first
+        return 2 * (parts.diff * dl)
 
 
 class FocalLoss(Loss):
@@ -314,6 +327,10 @@ class FocalLoss(Loss):
 
     gamma = 0 and alpha = None give BCE-with-logits exactly; gamma = 2 makes an easy
     example with p_t = 0.9 count 100 times less.
+
+    Textbook form: `numloss.textbook.focal`, the formula as written;
+    `tests/test_textbook.py::test_focal_textbook_breaks_at_logit_40` shows where the two
+    part.
 
     Gradient, step by step. Write the margin u = s x with s = 2y - 1 (so u > 0 means
     right). Then p_t = sigmoid(u), and with q = 1 - p_t = sigmoid(-u):
@@ -339,65 +356,58 @@ class FocalLoss(Loss):
     >>> bool(np.allclose(plain, nl.BCEWithLogitsLoss(reduction="none")(x, y)))
     True
 
-    Textbook form: `numloss.textbook.focal`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: T.-Y. Lin et al., "Focal Loss for Dense Object Detection" (2017);
     torchvision ``ops.sigmoid_focal_loss``.
     """
 
-    class Record(NamedTuple):
+    class Inputs(NamedTuple):
         x: np.ndarray  # the logits
-        y: np.ndarray  # the labels 0/1 (the Parts below are made from x and y per block)
+        y: np.ndarray  # the labels 0/1
 
     class Parts(NamedTuple):
-        """The formula's quantities on a block of rows, for forward and backward alike."""
-
         s: np.ndarray  # 2y - 1: +1 for positives, -1 for negatives
+        u: np.ndarray  # s x, the margin (> 0 when the prediction is right)
         p_t: np.ndarray  # sigmoid(u), the probability of the truth
         q: np.ndarray  # 1 - p_t = sigmoid(-u), computed directly
         ce: np.ndarray  # -log p_t = softplus(-u)
         q_gamma: np.ndarray  # q^gamma, the modulating factor
-        alpha_t: np.ndarray | None  # alpha for positives, 1 - alpha for negatives
+        alpha_t: np.ndarray | None  # alpha for positives, 1 - alpha for negatives (or None)
 
     def __init__(self, alpha: float | None = 0.25, gamma: float = 2.0, reduction: str = "mean"):
         super().__init__(reduction)
         self.alpha = None if alpha is None else check_option("alpha", alpha, 0.0, 1.0)
         self.gamma = check_option("gamma", gamma, 0.0)
 
-    def _forward(self, input, target):
+    def _inputs(self, input, target):
         x, y = same_shape_floats(self.inputs, input, target)
         check_binary_labels("target", y)
         warn_if_probabilities_for_logits("input", x, "FocalLoss")
-        losses = blockwise(self._losses, x.shape, x.dtype, x, y)  # a block at a time
-        return losses, self.Record(x, y)
+        return self.Inputs(x, y)
 
-    def _parts(self, x, y) -> Parts:
-        s = 2 * y - 1  # +1 for positives, -1 for negatives
-        u = s * x  # the margin: > 0 when the prediction is right
+    def _parts(self, x):
+        s = 2 * x.y - 1  # +1 for positives, -1 for negatives
+        u = s * x.x  # the margin
         p_t, q = sigmoid_pair(u)  # sigmoid(u), sigmoid(-u)
         ce = softplus(-u)  # -log p_t
         q_gamma = q**self.gamma  # (1 - p_t)^gamma
         alpha_t = None
         if self.alpha is not None:
-            alpha_t = np.where(y == 1, self.alpha, 1 - self.alpha).astype(x.dtype)
-        return self.Parts(s, p_t, q, ce, q_gamma, alpha_t)
+            alpha_t = np.where(x.y == 1, self.alpha, 1 - self.alpha).astype(x.x.dtype)
+        return self.Parts(s, u, p_t, q, ce, q_gamma, alpha_t)
 
-    def _losses(self, x, y):
-        f = self._parts(x, y)
-        losses = f.q_gamma * f.ce  # l = alpha_t q^gamma ce
-        return losses if f.alpha_t is None else losses * f.alpha_t
+    def _losses(self, parts):
+        """l = alpha_t q^gamma ce"""
+        losses = parts.q_gamma * parts.ce
+        return losses if parts.alpha_t is None else losses * parts.alpha_t
 
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.x.shape, r.x.dtype, r.x, r.y, dl)
-
-    def _gradient(self, x, y, dl):
-        f = self._parts(x, y)
+    def _gradient(self, parts, dl):
+        """dl/dx = -s alpha_t q^gamma [q + gamma p_t ce]"""
+        s, _, p_t, q, ce, q_gamma, alpha_t = parts
         # dl/du = -alpha_t q^gamma [q + gamma sigmoid(u) ce], with sigmoid(u) = p_t
-        grad = f.q + self.gamma * f.p_t * f.ce
-        grad *= -f.q_gamma
-        if f.alpha_t is not None:
-            grad *= f.alpha_t
-        grad *= f.s  # dl/dx = s dl/du
-        grad *= dl
+        grad = q + self.gamma * p_t * ce
+        grad *= -q_gamma
+        if alpha_t is not None:
+            grad *= alpha_t
+        grad *= s  # dl/dx = s dl/du
+        grad *= dl  # chain rule
         return grad

@@ -46,21 +46,18 @@ minimum, maximum, mean and first entries. The command line runs this too:
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import re
 import textwrap
-import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import information
+from . import fast, information
+from ._modules import make_callable
 from .base import Loss
-from .primitives import sigmoid, sigmoid_pair, softplus_pair
-from .ranking import p_norm_gradient
 from .train import Layer, Sequential, WithLoss
 
 __all__ = ["RECIPES", "Recipe", "Show", "Step", "Trace", "explain"]
@@ -165,354 +162,12 @@ def _batched(c: Context, name: str = "input") -> np.ndarray:
     return x[None] if x.ndim == 1 else x
 
 
-def _softmax(c: Context) -> np.ndarray:
-    """p_k = e^(z_k - m) / (1 + rest), and 1 / (1 + rest) at the leader (whose exp is 0)."""
-    m, leader, exps, rest = c.r.softmax
-    p = exps / (1 + rest)
-    np.put_along_axis(p, leader, 1 / (1 + rest), axis=1)
-    return p
-
-
-def _dense_B(c: Context) -> np.ndarray:
-    """B_c spelt out per class, from the record's compact form of it.
-
-    For class-index targets (1 - e) w_y [c = y] + (e / C) w_c on the samples kept; for
-    probability targets the record's own ``rows`` method, ((1 - e) t_c + e / C) w_c.
-    """
-    B = c.r.B
-    if hasattr(B, "rows"):
-        return B.rows(slice(None))
-    one_hot = np.zeros_like(c.r.z)
-    np.put_along_axis(one_hot, B.y, 1, axis=1)
-    return B.B_y * one_hot + B.smooth * B.kept
-
-
-def _compact_B(c: Context) -> bool:
-    """Whether the record keeps B in a compact form (not as an N x C array)."""
-    return not isinstance(c.r.B, np.ndarray)
-
-
-CLAMPED = "BCELoss._clamped_logs(p)"  # where a derived value is the loss's own helper's
-PARTS = "FocalLoss._parts(x, y)"
-DIFFERENCES = "TripletMarginLoss._differences(a, p, n)"
-
-
-def _bce_logs(c: Context) -> tuple[np.ndarray, np.ndarray]:
-    """log p and log(1 - p), clamped at -100, by BCELoss's own step."""
-    return type(c.obj)._clamped_logs(c.r.p)
-
-
-def _focal(name: str) -> Callable[[Context], Any]:
-    """A quantity of FocalLoss's formula, from the loss's own `_parts` (forward and backward
-    make them a block of rows at a time; the record keeps only x and y)."""
-    return lambda c: getattr(c.obj._parts(c.r.x, c.r.y), name)
-
-
-def _triplet_v(i: int) -> Callable[[Context], Any]:
-    """v_ap, v_an or v_pn (None without swap), by the loss's own `_differences`."""
-    return lambda c: c.obj._differences(c.r.a, c.r.p, c.r.n)[i]
-
-
-def _kl_log_p(c: Context) -> np.ndarray:
-    """log p: the target itself with log_target, else log t with 0 where t = 0."""
-    t = c.r.t
-    return t if c.obj.log_target else np.log(np.where(t > 0, t, 1))
-
-
-def _hinge_zones(c: Context) -> np.ndarray:
-    """The lesson's three zones (2.2.1) of each margin u = y f."""
-    u = c.r.y * c.r.f
-    return np.where(u >= c.obj.margin, "safe", np.where(u > 0, "too close", "wrong"))
-
-
-def _multi_margin_h(c: Context) -> np.ndarray:
-    x = c.r.x
-    h = c.obj.margin - np.take_along_axis(x, c.r.y, axis=1) + x
-    np.put_along_axis(h, c.r.y, 0.0, axis=1)
-    return h
-
-
-def _d_neg(c: Context) -> np.ndarray:
-    r = c.r
-    return r.d_an if r.d_pn is None else np.where(r.swapped, r.d_pn, r.d_an)
-
-
-def _log_clamped(v: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.maximum(np.log(v), -100)
-
-
-def _safe_divide(a, b, where) -> np.ndarray:
-    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=where)
-
-
 def _product(c: Context):
     p = _input(c, "p")
     return np.prod(p) if p.size > 1 else None
 
 
 RECIPES: dict[str, Recipe] = {
-    "CrossEntropyLoss": Recipe(
-        {"input": "z", "target": "y"},
-        forward=(
-            Show("m = max_k z_k, the largest logit of each sample", "softmax.max"),
-            Show(
-                "z_k - m, the shifted logits (all <= 0, so no exp can overflow)",
-                lambda c: c.r.z - c.r.softmax.max,
-            ),
-            Show(
-                "e^(z_k - m), the exponentials; the leader's own e^0 = 1 is kept out (0 here)",
-                "softmax.exps",
-            ),
-            Show("rest = sum of those exponentials", "softmax.rest"),
-            Show(
-                "1 + rest = sum_k e^(z_k - m), the normaliser (divided by e^m)",
-                lambda c: 1 + c.r.softmax.rest,
-            ),
-            Show(
-                "log(1 + rest) = logsumexp(z) - m, the log of the normaliser (log1p)",
-                lambda c: np.log1p(c.r.softmax.rest),
-            ),
-            Show(
-                "log p_k = (z_k - m) - log(1 + rest), the log-probabilities",
-                lambda c: (c.r.z - c.r.softmax.max) - np.log1p(c.r.softmax.rest),
-            ),
-            Show(
-                "B_c = (1 - e) w_c t_c + (e / C) w_c: the target t, smoothed by e, weighted by w",
-                "B",
-                when=lambda c: not _compact_B(c),
-            ),
-            Show(
-                "B_c = (1 - e) w_c t_c + (e / C) w_c: the target t (one-hot for an index y), "
-                "smoothed by e, weighted by w",
-                _dense_B,
-                when=_compact_B,
-            ),
-            Show("a = sum_c B_c, one per sample", "a"),
-        ),
-        loss="l_n = sum_c B_c (-log p_c) = a log(1 + rest) - sum_c B_c (z_c - m)",
-        backward=(
-            Show(
-                "p_k = e^(z_k - m) / (1 + rest), the softmax (1 / (1 + rest) at the leader)",
-                _softmax,
-            ),
-            Show("a p_k, the softmax times a", lambda c: c.r.a * _softmax(c)),
-        ),
-        local=("dl_n/dz_k = a p_k - B_k: the softmax times a, minus B (minus the one-hot)",),
-    ),
-    "NLLLoss": Recipe(
-        {"input": "log p", "target": "y"},
-        forward=(
-            Show("y, the target class of each sample (0 where ignored)", "y"),
-            Show("w_y, the target class's weight (0 where ignored)", "w_y"),
-            Show(
-                "log p_y, the target's log-probability",
-                lambda c: np.take_along_axis(_batched(c), c.r.y, axis=1),
-            ),
-        ),
-        loss="l_n = -w_y log p_y (0 where ignored)",
-        local=("dl_n/d(log p)_k = -w_y [k = y]",),
-    ),
-    "KLDivLoss": Recipe(
-        {"input": "x", "target": "t"},
-        forward=(
-            Show(
-                "p, the target's probabilities (t, or e^t with log_target)",
-                lambda c: np.exp(c.r.t) if c.obj.log_target else c.r.t,
-            ),
-            Show("log p (0 where p = 0: 0 log 0 = 0)", _kl_log_p),
-            Show("log p - x = log p - log q, the log-ratio", lambda c: _kl_log_p(c) - _input(c)),
-        ),
-        loss="l = p (log p - x), 0 where p = 0 (a row's sum is KL(p || q))",
-        local=("dl/dx = -p",),
-    ),
-    "BCELoss": Recipe(
-        {"input": "p", "target": "y"},
-        forward=(
-            Show("log p, clamped at -100", lambda c: _bce_logs(c)[0], source=CLAMPED),
-            Show(
-                "log(1 - p), clamped at -100 (computed as log1p(-p))",
-                lambda c: _bce_logs(c)[1],
-                source=CLAMPED,
-            ),
-            Show("w, the element weight", "w"),
-        ),
-        loss="l = -w [y log p + (1 - y) log(1 - p)]",
-        backward=(
-            Show(
-                "-y / p (0 where log p is clamped)",
-                lambda c: _safe_divide(-c.r.y, c.r.p, _bce_logs(c)[0] > -100),
-            ),
-            Show(
-                "(1 - y) / (1 - p) (0 where log(1 - p) is clamped)",
-                lambda c: _safe_divide(1 - c.r.y, 1 - c.r.p, _bce_logs(c)[1] > -100),
-            ),
-        ),
-        local=("dl/dp = w [-y / p + (1 - y) / (1 - p)]",),
-    ),
-    "BCEWithLogitsLoss": Recipe(
-        {"input": "x", "target": "y"},
-        forward=(
-            Show("pw, the positive term's weight (pos_weight), broadcast to x", "pw"),
-            Show(
-                "a = pw y, the positive term's coefficient",
-                lambda c: c.r.y if c.r.pw is None else c.r.pw * c.r.y,
-            ),
-            Show("b = 1 - y, the negative term's coefficient", lambda c: 1 - c.r.y),
-            Show(
-                "softplus(-x) = -log sigmoid(x)",
-                lambda c: softplus_pair(c.r.x)[1],
-                source="softplus_pair(x)",
-            ),
-            Show(
-                "softplus(x) = -log(1 - sigmoid(x))",
-                lambda c: softplus_pair(c.r.x)[0],
-                source="softplus_pair(x)",
-            ),
-            Show("w, the element weight", "w"),
-        ),
-        loss="l = w [a softplus(-x) + b softplus(x)]",
-        backward=(
-            Show(
-                "sigmoid(x) = p, the predicted probability",
-                lambda c: sigmoid_pair(c.r.x)[0],
-                source="sigmoid_pair(x)",
-            ),
-            Show("sigmoid(-x) = 1 - p", lambda c: sigmoid_pair(c.r.x)[1], source="sigmoid_pair(x)"),
-        ),
-        local=("dl/dx = w [-a sigmoid(-x) + b sigmoid(x)] (p - y when w = pw = 1)",),
-    ),
-    "MSELoss": Recipe(
-        {"input": "x", "target": "y"},
-        forward=(Show("x - y", lambda c: c.r.x - c.r.y),),
-        loss="l = (x - y)^2",
-        local=("dl/dx = 2 (x - y)",),
-    ),
-    "FocalLoss": Recipe(
-        {"input": "x", "target": "y"},
-        forward=(
-            Show("s = 2y - 1: +1 for positives, -1 for negatives", _focal("s"), source=PARTS),
-            Show("u = s x, the margin (> 0 when right)", lambda c: _focal("s")(c) * c.r.x),
-            Show("p_t = sigmoid(u), the probability of the truth", _focal("p_t"), source=PARTS),
-            Show("q = 1 - p_t = sigmoid(-u), computed directly", _focal("q"), source=PARTS),
-            Show("ce = -log p_t = softplus(-u)", _focal("ce"), source=PARTS),
-            Show("q^gamma, the modulating factor", _focal("q_gamma"), source=PARTS),
-            Show(
-                "alpha_t: alpha for positives, 1 - alpha for negatives",
-                _focal("alpha_t"),
-                source=PARTS,
-            ),
-        ),
-        loss="l = alpha_t q^gamma ce",
-        backward=(
-            Show(
-                "q + gamma p_t ce",
-                lambda c: _focal("q")(c) + c.obj.gamma * _focal("p_t")(c) * _focal("ce")(c),
-            ),
-        ),
-        local=("dl/dx = -s alpha_t q^gamma [q + gamma p_t ce]",),
-    ),
-    "HingeLoss": Recipe(
-        {"input": "f", "target": "y"},
-        forward=(
-            Show("u = y f, the margin", lambda c: c.r.y * c.r.f),
-            Show(
-                "the zone: safe (u >= margin), too close (0 < u < margin), wrong (u <= 0)",
-                _hinge_zones,
-            ),
-            Show("margin - u", lambda c: c.obj.margin - c.r.y * c.r.f),
-            Show(
-                "[u < margin]: where the hinge is not flat", lambda c: c.r.y * c.r.f < c.obj.margin
-            ),
-        ),
-        loss="l = max(0, margin - u)",
-        local=("dl/df = -y [u < margin] (0 at u = margin: the minimum-norm subgradient)",),
-    ),
-    "SquaredHingeLoss": Recipe(
-        {"input": "f", "target": "y"},
-        forward=(
-            Show("u = y f, the margin", lambda c: c.r.y * c.r.f),
-            Show("g = max(0, margin - u)", lambda c: c.obj._g(c.r.f, c.r.y), source="_g(f, y)"),
-        ),
-        loss="l = g^2",
-        local=("dl/df = -2 y g",),
-    ),
-    "SoftMarginLoss": Recipe(
-        {"input": "x", "target": "y"},
-        forward=(Show("u = y x, the margin", lambda c: c.r.y * c.r.x),),
-        loss="l = softplus(-u) = log(1 + e^-u)",
-        backward=(Show("sigmoid(-u)", lambda c: sigmoid(-(c.r.y * c.r.x))),),
-        local=("dl/dx = -y sigmoid(-u)",),
-    ),
-    "MultiMarginLoss": Recipe(
-        {"input": "x", "target": "y"},
-        forward=(
-            Show("y, the target class of each sample", "y"),
-            Show("w_y, the target class's weight (1 without weights)", "w_y"),
-            Show("h_i = margin - x_y + x_i, with 0 at i = y (the sum skips it)", _multi_margin_h),
-            Show(
-                "h_i+ = max(0, h_i)",
-                lambda c: c.obj._h_plus(c.r.x, c.r.y),
-                source="_h_plus(x, y)",
-            ),
-        ),
-        loss="l_n = sum_{i != y} w_y (h_i+)^p / C",
-        local=(
-            "dl_n/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C for i != y; dl_n/dx_y = -(their sum)",
-        ),
-    ),
-    "MarginRankingLoss": Recipe(
-        {"input1": "x1", "input2": "x2", "target": "y"},
-        forward=(
-            Show("x1 - x2", lambda c: _input(c, "input1") - _input(c, "input2")),
-            Show(
-                "margin - y (x1 - x2)",
-                lambda c: c.obj.margin - c.r.y * (_input(c, "input1") - _input(c, "input2")),
-            ),
-            Show("a = [margin - y (x1 - x2) > 0]: the pair violates the margin", "active"),
-        ),
-        loss="l = max(0, margin - y (x1 - x2))",
-        local=("dl/dx1 = -y a", "dl/dx2 = y a"),
-    ),
-    "TripletMarginLoss": Recipe(
-        {"anchor": "a", "positive": "p", "negative": "n"},
-        forward=(
-            Show("v_ap = a - p + eps", _triplet_v(0), source=DIFFERENCES),
-            Show("d(a, p) = ||v_ap||_p", "d_ap"),
-            Show("v_an = a - n + eps", _triplet_v(1), source=DIFFERENCES),
-            Show("d(a, n) = ||v_an||_p", "d_an"),
-            Show("v_pn = p - n + eps (swap)", _triplet_v(2), source=DIFFERENCES),
-            Show("d(p, n) = ||v_pn||_p (swap)", "d_pn"),
-            Show("where the swap took d(p, n) as the negative distance", "swapped"),
-            Show("d_neg = d(a, n), or min(d(a, n), d(p, n)) with swap", _d_neg),
-            Show("margin + d(a, p) - d_neg", lambda c: c.obj.margin + c.r.d_ap - _d_neg(c)),
-            Show("A = [l > 0]", "active"),
-        ),
-        loss="l = max(0, margin + d(a, p) - d_neg)",
-        backward=(
-            Show(
-                "g(v_ap) = d||v_ap||_p / dv_ap",
-                lambda c: p_norm_gradient(_triplet_v(0)(c), c.r.d_ap, c.obj.p),
-            ),
-            Show(
-                "g(v_an) = d||v_an||_p / dv_an",
-                lambda c: p_norm_gradient(_triplet_v(1)(c), c.r.d_an, c.obj.p),
-            ),
-            Show(
-                "g(v_pn) = d||v_pn||_p / dv_pn (swap)",
-                lambda c: (
-                    None
-                    if c.r.d_pn is None
-                    else p_norm_gradient(_triplet_v(2)(c), c.r.d_pn, c.obj.p)
-                ),
-            ),
-        ),
-        local=(
-            "dl/da = A (g(v_ap) - g(v_an))  (A g(v_ap) on swapped rows)",
-            "dl/dp = -A g(v_ap)  (-A (g(v_ap) + g(v_pn)) on swapped rows)",
-            "dl/dn = A g(v_an)  (A g(v_pn) on swapped rows)",
-        ),
-    ),
     # the trainer's layers: `loss` is the output y, `local` is dL/dx from g = dL/dy
     "Linear": Recipe(
         {"input": "x"},
@@ -889,14 +544,6 @@ def _plain(number) -> str:
     return format_value(number)[0]
 
 
-def _mean_derivative(reduction: str, g, denominator, dtype):
-    """dL/dl_n from grad_output g, as the base class computes it (shown as a step)."""
-    g = dtype.type(1) if g is None else np.asarray(g, dtype=dtype)
-    if reduction in ("mean", "batchmean"):
-        return g / dtype.type(denominator) if denominator else dtype.type(0) * g
-    return g
-
-
 def _as_tuple(grad) -> tuple:
     return grad if isinstance(grad, tuple) else (grad,)
 
@@ -907,29 +554,26 @@ def _as_tuple(grad) -> tuple:
 # (grad, parameter gradients). A Sequential chains its layers' parts; WithLoss chains
 # the model's part and the loss's.
 def _loss_part(w: _Writer, loss: Loss, inputs: tuple, nested: bool):
-    cls, recipe = type(loss), _recipe(loss)
-    value = loss.forward(*inputs)  # errors here are the loss's own, with its name
-    record = loss._record
+    """A loss's forward on its reading path: its inputs, each of its parts, l_n and L."""
+    cls = type(loss)
+    with fast.path("reading"):  # the path whose parts are the docstring's symbols
+        value = loss.forward(*inputs)  # errors here are the loss's own, with its name
+    parts = loss._record
     x = {name: np.asarray(v) for name, v in zip(cls.inputs, inputs, strict=True)}
-    c = Context(record, x, loss)
-    forward, backward = _shows(recipe.forward, c), _shows(recipe.backward, c)  # before backward
-    rest = _Writer()  # the rest of the record, written now: backward may change it in place
-    symbols = {recipe.symbols.get(n, n): v for n, v in x.items()}
-    _rest_of_record(rest, record, _shown_fields(forward, backward), symbols)
-    losses, local = _per_element(loss, inputs)
     summary, formula, gradient = docstring_parts(cls)
     if nested:
         w.heading(f"  {loss!r}, on the output above")
     w.wrapped(summary)
     _from_docstring(w, formula)
     w.lines.append("    Inputs:")
+    symbols = _symbols(loss)
     for name, v in x.items():
-        w.item(f"  {recipe.symbols.get(name, name)} ({name})", v)
+        w.item(f"  {symbols[name]} ({name})", v)
     w.item("  reduction", loss.reduction)
-    _steps(w, forward)
-    w.lines += rest.lines
+    _parts_steps(w, parts, {symbols[n]: v for n, v in x.items()})
+    losses = loss._losses(parts)
     last = "; the output (reduction='none')" if loss.reduction == "none" else ""
-    w.step(recipe.loss + last, "forward, reduction='none'", losses)
+    w.step(_first_line(cls._losses) + last, "_losses(parts)", losses)
     _reduction_step(w, loss, value)
 
     def finish(grad_output):
@@ -937,23 +581,37 @@ def _loss_part(w: _Writer, loss: Loss, inputs: tuple, nested: bool):
         if nested:
             w.heading(f"  {loss!r}")
         _from_docstring(w, gradient)
-        _steps(w, backward)
-        for text, v in zip(recipe.local, local, strict=True):
-            w.step(text, "backward, with dL/dl_n = 1 (reduction='none')", v)
+        local = loss._gradient(parts, np.ones(np.shape(losses), dtype=losses.dtype))
+        for i, g in enumerate(_as_tuple(local)):
+            what = _first_line(cls._gradient) if i == 0 else f"(and for {cls.differentiable[i]})"
+            w.step(what, "_gradient(parts, dl = 1)", g)
         _chain_rule_steps(w, loss, grad_output, grad)
         return grad, {}
 
     return value, finish
 
 
-def _per_element(loss: Loss, inputs: tuple) -> tuple:
-    """(l_n, dl_n/dx): the same loss with reduction "none", and its backward with 1s."""
-    twin = copy.copy(loss)
-    twin.reduction = "none"
-    with warnings.catch_warnings():  # the loss's own forward has said what it had to say
-        warnings.simplefilter("ignore")
-        losses = twin.forward(*inputs)
-    return losses, _as_tuple(twin.backward(np.ones(np.shape(losses), dtype=losses.dtype)))
+def _parts_steps(w: _Writer, parts, inputs: dict) -> None:
+    """One step per field of the loss's Parts, in order, labelled by the field's comment
+    (a field that is None, such as an option not given, is left out)."""
+    comments = field_comments(type(parts))
+    for name in parts._fields:
+        value = getattr(parts, name)
+        if value is None:
+            continue
+        comment = comments.get(name, "")
+        what = comment if comment.startswith(f"{name} ") else f"{name}: {comment}"
+        same = [n for n, v in inputs.items() if n == name and _same_array(value, v)]
+        if same:  # an input, passed through: not printed again
+            w.lines.append(f"{len(w.steps) + 1:>3}. {what}  = the input {same[0]}")
+            w.steps.append(Step(len(w.steps) + 1, what, f"parts.{name}", value))
+            continue
+        w.step(what, f"parts.{name}", _snapshot(value))
+
+
+def _first_line(method) -> str:
+    """The formula a loss's ``_losses`` or ``_gradient`` states in its docstring."""
+    return (inspect.getdoc(method) or method.__name__).splitlines()[0]
 
 
 def _from_docstring(w: _Writer, lines: list[str]) -> None:
@@ -981,18 +639,24 @@ def _reduction_step(w: _Writer, loss: Loss, value) -> None:
 
 def _chain_rule_steps(w: _Writer, loss: Loss, grad_output, grad) -> None:
     """dL/dl_n from grad_output and the reduction, then each input's gradient."""
-    _, dtype, denominator = loss._last
-    dl = _mean_derivative(loss.reduction, grad_output, denominator, np.dtype(dtype))
+    dl = loss.loss_derivative(grad_output)  # the base class's own step
     if loss.reduction in ("mean", "batchmean"):
         what = "dL/dl_n = g / D, the mean's derivative (g = grad_output, 1 if not given)"
     else:
         what = f"dL/dl_n = g (g = grad_output, 1 if not given; reduction={loss.reduction!r})"
-    w.step(what, "derived: the base class's reduction", dl)
-    cls, symbols = type(loss), _recipe(loss).symbols
+    w.step(what, "loss_derivative(grad_output)", dl)
+    cls, symbols = type(loss), _symbols(loss)
     names = [n for n in cls.inputs if n in cls.differentiable]
     for name, g in zip(names, _as_tuple(grad), strict=True):
-        s = symbols.get(name, name)
+        s = symbols[name]
         w.step(f"dL/d{s} = dL/dl_n * dl_n/d{s}: the gradient", "backward", g)
+
+
+def _symbols(loss: Loss) -> dict:
+    """Each input's symbol: the field its ``Inputs`` gives it (input -> z, target -> y)."""
+    fields = getattr(type(loss), "Inputs", None)
+    fields = getattr(fields, "_fields", ())
+    return {name: (fields[i] if i < len(fields) else name) for i, name in enumerate(loss.inputs)}
 
 
 def _layer_part(w: _Writer, layer, x, nested: bool, prefix: str = ""):
@@ -1102,12 +766,13 @@ def explain(obj, *inputs, grad_output=None, **options) -> Trace:
 
     Bad inputs raise the loss's own ValueError or TypeError.
 
-    The lesson's three hinge zones (section 2.2.1), margin 1:
+    The lesson's three hinge zones (section 2.2.1), margin 1: safe (u >= 1, nothing inside
+    the margin), too close (0 < u < 1) and wrong (u <= 0):
 
     >>> import numloss as nl
     >>> trace = nl.explain(nl.HingeLoss(reduction="none"), [2.0, 0.5, -1.0], [1.0, 1.0, 1.0])
-    >>> trace.step("the zone").value
-    array(['safe', 'too close', 'wrong'], dtype='<U9')
+    >>> trace.step("u =").value, trace.step("inside").value
+    (array([ 2. ,  0.5, -1. ]), array([False,  True,  True]))
     >>> trace.value, trace.grad
     (array([0. , 0.5, 2. ]), array([ 0., -1., -1.]))
     """
@@ -1168,3 +833,6 @@ def _model_part(w: _Writer, model, x):
     if isinstance(model, Sequential):
         return _sequential_part(w, model, x)
     return _layer_part(w, model, x, nested=False)
+
+
+make_callable(__name__)  # nl.explain(loss, ...) calls explain; `import numloss.explain` the module

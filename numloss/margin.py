@@ -25,15 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import blockwise, class_gather, class_put, class_sum, for_blocks
-from ._classes import (
-    as_class_weight,
-    batched,
-    class_weight,
-    index_targets,
-    over_classes,
-    unbatched,
-)
+from ._classes import as_class_weight, batched, class_weight, index_targets, over_classes
 from ._validate import (
     as_index_array,
     check_choice,
@@ -51,31 +43,22 @@ __all__ = ["HingeLoss", "MultiMarginLoss", "SoftMarginLoss", "SquaredHingeLoss"]
 class _BinaryMarginLoss(Loss):
     """Scores and -1/+1 labels of the same shape; the margin u = y f."""
 
-    def _scores_and_labels(self, input, target):
+    class Inputs(NamedTuple):
+        f: np.ndarray  # the scores
+        y: np.ndarray  # the labels -1/+1
+
+    def _inputs(self, input, target):
         f, y = same_shape_floats(self.inputs, input, target)
         check_sign_labels("target", y)
-        return f, y
+        return self.Inputs(f, y)
 
 
 class _MarginHinge(_BinaryMarginLoss):
-    """The two hinges' shared steps: the ``margin`` option, and forward and backward that
-    run the class's element-wise `_losses(f, y)` and `_gradient(f, y, dl)` on a block of
-    rows at a time, keeping only the inputs for backward."""
-
-    class Record(NamedTuple):
-        f: np.ndarray  # the scores
-        y: np.ndarray  # the labels -1/+1
+    """The two hinges' ``margin`` option."""
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean"):
         super().__init__(reduction)
         self.margin = check_option("margin", margin)
-
-    def _forward(self, input, target):
-        f, y = self._scores_and_labels(input, target)
-        return blockwise(self._losses, f.shape, f.dtype, f, y), self.Record(f, y)
-
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.f.shape, r.f.dtype, r.f, r.y, dl)
 
 
 class HingeLoss(_MarginHinge):
@@ -84,6 +67,10 @@ class HingeLoss(_MarginHinge):
     Domain: ``input`` f holds scores (any real), ``target`` y labels -1 or +1 (0/1
     labels are an error: convert them with ``2*y - 1``). Keras calls it ``Hinge``;
     PyTorch has no binary hinge module (the lesson writes it by hand).
+
+    Textbook form: `numloss.textbook.hinge` (and `numloss.textbook.lesson_hinge`, the
+    lesson's one line), the formula as written; the two agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
 
     Gradient, with u = y f:
 
@@ -102,23 +89,27 @@ class HingeLoss(_MarginHinge):
     >>> loss.backward([1.0, 1.0, 1.0])
     array([ 0., -1., -1.])
 
-    Textbook form: `numloss.textbook.hinge`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
-    In the code: `_losses` is the formula and `_gradient` its derivative times dL/dl;
-    forward and backward, shared with `SquaredHingeLoss` (`_MarginHinge`), run them on a
-    block of rows at a time and keep only the inputs for backward.
-
     References: the lesson, section 2.2; Keras ``Hinge``; Cortes and Vapnik (1995).
     """
 
-    def _losses(self, f, y):
-        u = y * f  # the margin of each prediction
-        return np.maximum(self.margin - u, 0)  # l = max(0, margin - u)
+    class Parts(NamedTuple):
+        y: np.ndarray  # the labels -1/+1
+        u: np.ndarray  # u = y f, the margin of each prediction
+        h: np.ndarray  # margin - u: how far inside the margin (< 0: safe)
+        inside: np.ndarray  # [u < margin]: where the hinge is not flat
 
-    def _gradient(self, f, y, dl):
-        inside = y * f < self.margin  # [u < margin]: where the hinge is not flat
-        return np.where(inside, -y, 0) * dl  # dl/df = -y [u < margin]
+    def _parts(self, x):
+        u = x.y * x.f
+        h = self.margin - u
+        return self.Parts(x.y, u, h, u < self.margin)
+
+    def _losses(self, parts):
+        """l = max(0, margin - u)"""
+        return np.maximum(parts.h, 0)
+
+    def _gradient(self, parts, dl):
+        """dl/df = -y [u < margin] (0 at u = margin: the minimum-norm subgradient)"""
+        return np.where(parts.inside, -parts.y, 0) * dl  # dl/du = -1 inside, du/df = y
 
 
 class SquaredHingeLoss(_MarginHinge):
@@ -126,6 +117,10 @@ class SquaredHingeLoss(_MarginHinge):
 
     Domain as `HingeLoss` (labels -1/+1). Keras ``SquaredHinge``. Squaring makes the
     loss differentiable at the margin and punishes large violations more.
+
+    Textbook form: `numloss.textbook.squared_hinge`, the formula as written; the two
+    agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
 
     Gradient, with g = max(0, margin - y f):
 
@@ -140,21 +135,23 @@ class SquaredHingeLoss(_MarginHinge):
     >>> loss.backward([1.0, 1.0, 1.0])
     array([ 0., -1., -4.])
 
-    Textbook form: `numloss.textbook.squared_hinge`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: Keras ``SquaredHinge``.
     """
 
-    def _g(self, f, y):
-        return np.maximum(self.margin - y * f, 0)  # g = max(0, margin - y f)
+    class Parts(NamedTuple):
+        y: np.ndarray  # the labels -1/+1
+        g: np.ndarray  # g = max(0, margin - y f)
 
-    def _losses(self, f, y):
-        g = self._g(f, y)
-        return g * g  # l = g^2
+    def _parts(self, x):
+        return self.Parts(x.y, np.maximum(self.margin - x.y * x.f, 0))
 
-    def _gradient(self, f, y, dl):
-        return -2 * self._g(f, y) * y * dl + 0.0  # dl/df = -2 y g  (+ 0.0 turns -0 into 0)
+    def _losses(self, parts):
+        """l = g^2"""
+        return parts.g * parts.g
+
+    def _gradient(self, parts, dl):
+        """dl/df = -2 y g"""
+        return -2 * parts.g * parts.y * dl + 0.0  # (+ 0.0 turns -0 into 0)
 
 
 class SoftMarginLoss(_BinaryMarginLoss):
@@ -163,6 +160,10 @@ class SoftMarginLoss(_BinaryMarginLoss):
     Domain: ``input`` x holds scores, ``target`` y labels -1 or +1. It is the logistic
     loss written with the margin u = y x, a smooth hinge: BCE-with-logits for labels
     (y + 1) / 2.
+
+    Textbook form: `numloss.textbook.soft_margin`, the formula as written;
+    `tests/test_textbook.py::test_soft_margin_textbook_breaks_at_both_ends` shows where
+    the two part.
 
     Gradient: l = softplus(-u), so dl/du = -sigmoid(-u) and
 
@@ -176,31 +177,26 @@ class SoftMarginLoss(_BinaryMarginLoss):
     >>> loss([2.0, 0.0, -2.0], [1.0, 1.0, 1.0]).round(4)
     array([0.1269, 0.6931, 2.1269])
 
-    Textbook form: `numloss.textbook.soft_margin`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.SoftMarginLoss``.
     """
 
-    class Record(NamedTuple):
-        x: np.ndarray  # the scores
+    class Parts(NamedTuple):
         y: np.ndarray  # the labels -1/+1
+        u: np.ndarray  # u = y x, the margin (exact, since y = ±1)
+        softplus_neg_u: np.ndarray  # softplus(-u) = log(1 + e^-u)
+        sigmoid_neg_u: np.ndarray  # sigmoid(-u), the slope of softplus(-u) (with a minus)
 
-    def _forward(self, input, target):
-        x, y = self._scores_and_labels(input, target)
-        return blockwise(self._losses, x.shape, x.dtype, x, y), self.Record(x, y)
+    def _parts(self, x):
+        u = x.y * x.f
+        return self.Parts(x.y, u, softplus(-u), sigmoid(-u))
 
-    @staticmethod
-    def _losses(x, y):
-        u = y * x  # the margin, exact since y = ±1
-        return softplus(-u)  # l = softplus(-u)
+    def _losses(self, parts):
+        """l = softplus(-u) = log(1 + e^-u)"""
+        return parts.softplus_neg_u
 
-    def _backward(self, r, dl):
-        return blockwise(self._gradient, r.x.shape, r.x.dtype, r.x, r.y, dl)
-
-    @staticmethod
-    def _gradient(x, y, dl):
-        return -y * sigmoid(-(y * x)) * dl  # dl/dx = -y sigmoid(-y x)
+    def _gradient(self, parts, dl):
+        """dl/dx = -y sigmoid(-u)"""
+        return -parts.y * parts.sigmoid_neg_u * dl
 
 
 class MultiMarginLoss(Loss):
@@ -214,6 +210,10 @@ class MultiMarginLoss(Loss):
         l_n = sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C
 
     The mean is over samples (sum / N), not over weights.
+
+    Textbook form: `numloss.textbook.multi_margin`, the formula as written; the two
+    agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
 
     Gradient, with h_i = margin - x_y + x_i and its positive part h_i+:
 
@@ -230,17 +230,20 @@ class MultiMarginLoss(Loss):
     >>> loss.backward()
     array([[ 0.25,  0.25,  0.25, -0.75]])
 
-    Textbook form: `numloss.textbook.multi_margin`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.MultiMarginLoss``; Weston and Watkins (1999).
     """
 
-    class Record(NamedTuple):
-        x: np.ndarray  # the scores, (N, C): h+ is made from them a block of rows at a time
-        y: np.ndarray  # the class index, shaped (N, 1)
-        w_y: np.ndarray  # the target class's weight (1 without weights), shaped (N, 1)
+    class Inputs(NamedTuple):
+        x: np.ndarray  # the scores, (N, C)
+        y: np.ndarray  # the class index, (N, 1)
+        w_y: np.ndarray  # the target class's weight (1 without weights), (N, 1)
         unbatched: bool  # the input was one (C,) sample
+
+    class Parts(NamedTuple):
+        y: np.ndarray  # y, the target class of each sample
+        w_y: np.ndarray  # w_y, the target class's weight (1 without weights)
+        h: np.ndarray  # h_i = margin - x_y + x_i, with 0 at i = y (the sum skips it)
+        h_plus: np.ndarray  # h_i+ = max(0, h_i)
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
@@ -248,7 +251,7 @@ class MultiMarginLoss(Loss):
         self.margin = check_option("margin", margin)
         self.weight = as_class_weight(weight)
 
-    def _forward(self, input, target):
+    def _inputs(self, input, target):
         x, was_unbatched = batched("input", input)
         if x.ndim != 2:
             raise ValueError(f"input: expected shape (C,) or (N, C); got {np.shape(input)}")
@@ -256,40 +259,30 @@ class MultiMarginLoss(Loss):
         target = target[None] if was_unbatched else target
         check_not_one_hot("target", target, x.shape, takes_probabilities=False)
         w = class_weight(self.weight, x)
-        t = index_targets(target, x, w, ignore_index=None)
-        C = x.shape[1]
-        losses = np.empty(x.shape[:1], x.dtype)
+        y, _, w_y, _ = index_targets(target, x, w, ignore_index=None)
+        return self.Inputs(x, y, w_y, was_unbatched)
 
-        def block(rows):  # l_n = w_y sum_i (h_i+)^p / C, a block of rows at a time
-            h_plus = self._h_plus(x[rows], t.y[rows])
-            powered = h_plus if self.p == 1 else h_plus * h_plus
-            losses[rows] = (t.w_y[rows] * class_sum(powered) / C)[:, 0]
-
-        for_blocks(block, x.shape[0], x[:1].nbytes)
-        return unbatched(losses, was_unbatched), self.Record(x, t.y, t.w_y, was_unbatched)
-
-    def _h_plus(self, x, y):
-        """h_i+ = max(0, h_i), h_i = margin - x_y + x_i, with 0 at i = y, on a block of rows."""
+    def _parts(self, x):
         # h_i = margin - x_y + x_i, as (x_i - x_y) + margin: x_i - x_y is exact when the
-        # scores are close, where margin - x_y would round at the scores' size (1e4)
-        h = x - class_gather(x, y) + self.margin
-        class_put(h, y, 0.0)  # the sum skips i = y
-        return np.maximum(h, 0, out=h)
+        # scores are close, where margin - x_y would round at the scores' size (1e16)
+        h = (x.x - np.take_along_axis(x.x, x.y, axis=1)) + self.margin
+        np.put_along_axis(h, x.y, 0.0, axis=1)  # the sum skips i = y
+        return self.Parts(x.y, x.w_y, h, np.maximum(h, 0))
 
-    def _backward(self, r, dl):
-        C = r.x.shape[1]
-        dl = over_classes(dl)  # dL/dl_n for every class of sample n
-        grad = np.empty_like(r.x)
+    def _losses(self, parts):
+        """l_n = sum_{i != y} w_y (h_i+)^p / C"""
+        C = parts.h.shape[1]
+        powered = parts.h_plus if self.p == 1 else parts.h_plus * parts.h_plus
+        return parts.w_y[:, 0] * powered.sum(axis=1) / C
 
-        def block(rows):
-            h_plus, g = self._h_plus(r.x[rows], r.y[rows]), grad[rows]
-            if self.p == 1:
-                np.greater(h_plus, 0, out=g)  # d max(0, h)/dh = [h > 0]
-            else:
-                np.multiply(h_plus, 2, out=g)  # d max(0, h)^2/dh = 2 h+
-            g *= r.w_y[rows] / C  # dl/dx_i for i != y: w_y p (h_i+)^(p-1) / C
-            class_put(g, r.y[rows], -class_sum(g))  # dl/dx_y = -sum_{i != y} dl/dx_i
-            g *= dl if np.ndim(dl) == 0 else dl[rows]  # chain rule
-
-        for_blocks(block, r.x.shape[0], r.x[:1].nbytes)
-        return unbatched(grad, r.unbatched)
+    def _gradient(self, parts, dl):
+        """dl_n/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C for i != y; dl_n/dx_y = -(their sum)"""
+        C = parts.h.shape[1]
+        if self.p == 1:
+            grad = (parts.h_plus > 0).astype(parts.h.dtype)  # d max(0, h)/dh = [h > 0]
+        else:
+            grad = 2 * parts.h_plus  # d max(0, h)^2/dh = 2 h+
+        grad *= parts.w_y / C  # dl/dx_i for i != y (0 at i = y, where h+ = 0)
+        at_y = -grad.sum(axis=1, keepdims=True)  # x_y is in every h_i, with a minus
+        np.put_along_axis(grad, parts.y, at_y, axis=1)
+        return grad * over_classes(dl)  # chain rule

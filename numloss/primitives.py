@@ -15,12 +15,10 @@ their argument.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import LARGE_BLOCK_BYTES, class_max, class_put, class_sum, for_blocks
 from ._validate import as_float_array
 
 __all__ = [
@@ -138,59 +136,39 @@ class SoftmaxParts(NamedTuple):
     """The pieces every softmax-based quantity is made of (see `softmax_parts`)."""
 
     max: np.ndarray  # m = max_k z_k, kept as a dimension
-    leader: np.ndarray  # the index of the max, kept as a dimension
-    exps: np.ndarray  # e^(z_k - m), with 0 at the leader: a fresh buffer
+    leader: np.ndarray  # the index of the max (the first, on a tie), kept as a dimension
+    exps: np.ndarray  # e^(z_k - m): every one <= 1, the leader's e^0 = 1
     rest: np.ndarray  # sum_{k != leader} e^(z_k - m), kept as a dimension
 
 
-def softmax_parts(z: np.ndarray, axis: int = -1, shifted=None) -> SoftmaxParts:
+def softmax_parts(z, axis: int = -1) -> SoftmaxParts:
     """The shared step of logsumexp, log_softmax, softmax and cross-entropy.
 
     For each slice along `axis`:
 
-        m     = max_k z_k                               (the leader, kept as a dimension)
-        exps  = e^(z_k - m), with 0 at the leader        (every one <= 1: no overflow)
-        rest  = sum_{k != leader} e^(z_k - m)
+        m     = max_k z_k                       (the leader; kept as a dimension)
+        exps  = e^(z_k - m)                     (every one <= 1: no overflow)
+        rest  = sum_{k != leader} e^(z_k - m)   (the leader's own e^0 = 1 left out)
 
     so that sum_k e^z_k = e^m (1 + rest), logsumexp(z) = m + log1p(rest) and
-    softmax(z)_k = e^(z_k - m) / (1 + rest). The leader's own e^0 = 1 is set to 0 and
-    not summed, so that log(1 + rest) = log1p(rest) keeps full precision when the leader
-    dominates (rest = e^-40, say), where log(sum) would round 1 + e^-40 to 1.
-
-    The four steps run on a block of slices at a time (`numloss._blocks`): the block
-    stays in the cache from the maximum to the sum, and `exps` is the only array of z's
-    size that is made. ``shifted(rows, d)``, if given, is called on each block with
-    d = z - m before d is exponentiated in place (cross-entropy's smoothing sums it
-    there, while it is in the cache). Teaching material: print the parts of the
-    lesson's logits to see each step.
+    softmax(z)_k = e^(z_k - m) / (1 + rest). The leader's 1 is left out of `rest` so that
+    log(1 + rest) = log1p(rest) keeps full precision when the leader dominates
+    (rest = e^-40, say), where log(sum) would round 1 + e^-40 to 1. Print the parts of
+    the lesson's logits to see each step:
 
     >>> parts = softmax_parts(np.array([2.0, 1.0, 0.1]))
     >>> parts.max, parts.leader, parts.exps.round(4), parts.rest.round(4)
-    (array([2.]), array([0]), array([0.    , 0.3679, 0.1496]), array([0.5175]))
+    (array([2.]), array([0]), array([1.    , 0.3679, 0.1496]), array([0.5175]))
     """
-    axis = axis % z.ndim
-    before, C, after = math.prod(z.shape[:axis]), z.shape[axis], math.prod(z.shape[axis + 1 :])
-    z3 = z.reshape(before, C, after)  # the slices along dimension 1 (a view, as a rule)
-    kept = z3.shape[:1] + (1,) + z3.shape[2:]
-    m, rest = np.empty(kept, z.dtype), np.empty(kept, z.dtype)
-    leader = np.empty(kept, np.intp)
-    exps = np.empty(z3.shape, z.dtype)
-
-    def block(rows: slice) -> None:
-        zb, e = z3[rows], exps[rows]
-        m[rows], leader[rows] = class_max(zb, out=e)  # m = max_k z_k, at the leader,
-        # and e = z_k - m <= 0
-        if shifted is not None:  # d in z's own layout (rows: of z's dimensions before axis)
-            shifted(rows, e.reshape(e.shape[:1] + z.shape[axis:]))
-        np.exp(e, out=e)  # e^(z_k - m); the leader's is e^0 = 1 ...
-        class_put(e, leader[rows], 0.0)  # ... set to 0 (after exp: exp(-inf) is slow)
-        rest[rows] = class_sum(e)  # rest = sum_{k != leader} e^(z_k - m)
-
-    for_blocks(block, z3.shape[0], z3[:1].nbytes, LARGE_BLOCK_BYTES)  # no block temporaries
-    shape = z.shape[:axis] + (1,) + z.shape[axis + 1 :]
-    return SoftmaxParts(
-        m.reshape(shape), leader.reshape(shape), exps.reshape(z.shape), rest.reshape(shape)
-    )
+    z = as_float_array("z", z)
+    m = np.max(z, axis=axis, keepdims=True)
+    leader = np.argmax(z, axis=axis, keepdims=True)
+    exps = np.exp(z - m)
+    np.put_along_axis(exps, leader, 1.0, axis=axis)  # e^0, exactly (z - m is NaN if m = inf)
+    others = exps.copy()
+    np.put_along_axis(others, leader, 0.0, axis=axis)  # leave the leader's e^0 = 1 out
+    rest = others.sum(axis=axis, keepdims=True)
+    return SoftmaxParts(m, leader, exps, rest)
 
 
 def _check_axis_nonempty(z: np.ndarray, axis: int) -> None:
@@ -244,9 +222,8 @@ def softmax(z, axis: int = -1):
     """p_k = e^z_k / sum_j e^z_j, a probability distribution over `axis`.
 
     Stable form: p_k = e^(z_k - m) / (1 + rest), with m and rest as in `logsumexp`.
-    The numerators are the e^(z_k - m) already computed for `rest` (the leader's is
-    1), so softmax costs one exp per entry and every p_k is accurate in relative
-    terms, tiny ones included.
+    The numerators are the e^(z_k - m) already computed for `rest`, so softmax costs one
+    exp per entry and every p_k is accurate in relative terms, tiny ones included.
 
     Derivative (used by cross-entropy): dp_i/dz_k = p_i ([i = k] - p_k).
 
@@ -255,7 +232,5 @@ def softmax(z, axis: int = -1):
     """
     z = as_float_array("z", z)
     _check_axis_nonempty(z, axis)
-    m, lead, p, rest = softmax_parts(z, axis)
-    np.put_along_axis(p, lead, 1.0, axis=axis)  # the leader's e^(m - m)
-    p /= 1 + rest
-    return p
+    _, _, exps, rest = softmax_parts(z, axis)
+    return exps / (1 + rest)

@@ -14,7 +14,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._blocks import for_blocks
 from ._validate import check_choice, check_option, check_sign_labels, same_shape_floats
 from .base import Loss
 
@@ -31,6 +30,10 @@ class MarginRankingLoss(Loss):
 
     With margin 0 only the order matters; a positive margin asks for a gap.
 
+    Textbook form: `numloss.textbook.margin_ranking`, the formula as written; the two
+    agree to 1e-12 on every option
+    (`tests/test_textbook.py::test_textbook_agrees_with_the_class`): no tail to lose.
+
     Gradient, with a = [-y (x1 - x2) + margin > 0] (the pair violates the margin):
 
         dl/dx1 = -y a,      dl/dx2 = y a
@@ -46,32 +49,43 @@ class MarginRankingLoss(Loss):
     >>> d1, d2
     (array([ 0., -1., -1.]), array([0., 1., 1.]))
 
-    Textbook form: `numloss.textbook.margin_ranking`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
-
     References: PyTorch ``torch.nn.MarginRankingLoss``.
     """
 
     inputs = ("input1", "input2", "target")
     differentiable = ("input1", "input2")
 
-    class Record(NamedTuple):
+    class Inputs(NamedTuple):
+        x1: np.ndarray  # the first scores
+        x2: np.ndarray  # the second scores
         y: np.ndarray  # +1 where x1 should rank higher, -1 where x2 should
-        active: np.ndarray  # a = [-y (x1 - x2) + margin > 0]: the pair violates the margin
+
+    class Parts(NamedTuple):
+        y: np.ndarray  # +1 where x1 should rank higher, -1 where x2 should
+        gap: np.ndarray  # margin - y (x1 - x2)
+        active: np.ndarray  # a = [margin - y (x1 - x2) > 0]: the pair violates the margin
 
     def __init__(self, margin: float = 0.0, reduction: str = "mean"):
         super().__init__(reduction)
         self.margin = check_option("margin", margin)
 
-    def _forward(self, input1, input2, target):
+    def _inputs(self, input1, input2, target):
         x1, x2, y = same_shape_floats(self.inputs, input1, input2, target)
         check_sign_labels("target", y)
-        gap = self.margin - y * (x1 - x2)  # -y (x1 - x2) + margin
-        return np.maximum(gap, 0), self.Record(y, active=gap > 0)
+        return self.Inputs(x1, x2, y)
 
-    def _backward(self, r, dl):
-        d_x1 = np.where(r.active, -r.y, 0) * dl  # dl/dx1 = -y a
-        d_x2 = np.where(r.active, r.y, 0) * dl  # dl/dx2 = y a
+    def _parts(self, x):
+        gap = self.margin - x.y * (x.x1 - x.x2)
+        return self.Parts(x.y, gap, gap > 0)
+
+    def _losses(self, parts):
+        """l = max(0, margin - y (x1 - x2))"""
+        return np.maximum(parts.gap, 0)
+
+    def _gradient(self, parts, dl):
+        """dl/dx1 = -y a and dl/dx2 = y a"""
+        d_x1 = np.where(parts.active, -parts.y, 0) * dl
+        d_x2 = np.where(parts.active, parts.y, 0) * dl
         return d_x1, d_x2
 
 
@@ -92,55 +106,60 @@ def p_norm_gradient(v: np.ndarray, d: np.ndarray, p: float) -> np.ndarray:
         dd/dv_k = (1/p) d^(1-p) * p |v_k|^(p-1) sign(v_k) = sign(v_k) (|v_k| / d)^(p-1)
 
     which is v / d for p = 2 and sign(v) for p = 1. Written with |v_k| / d <= 1 so that
-    nothing overflows. Where d = 0 the minimum-norm subgradient of a norm, 0.
+    nothing overflows. Where d = 0 the minimum-norm subgradient of a norm, 0. For p < 1
+    the slope |v_k|^(p-1) is infinite at a coordinate v_k = 0 (the "norm" has a cusp
+    there): the subgradient chosen is 0 in that coordinate, as at p = 1, never NaN.
     """
     d = d[..., None]
     if p == 1:
         return np.sign(v)
-    with np.errstate(divide="ignore", invalid="ignore"):  # d = 0: replaced by 0 below
+    with np.errstate(divide="ignore", invalid="ignore"):  # d = 0 or v_k = 0: 0 below
         ratio = v / d if p == 2 else np.sign(v) * (np.abs(v) / d) ** (p - 1)
-    return np.where(d > 0, ratio, 0)
+    return np.where((d > 0) & (v != 0), ratio, 0)
 
 
 class TripletMarginLoss(Loss):
     r"""Triplet loss, as ``torch.nn.TripletMarginLoss``.
 
-    Domain: ``anchor`` a, ``positive`` p and ``negative`` n are embeddings of shape
-    (N, D) or (D,): p should lie closer to a than n does, by at least ``margin``.
+    Domain: ``anchor`` a, ``positive`` pos and ``negative`` neg are embeddings of shape
+    (N, D) or (D,): pos should lie closer to a than neg does, by at least ``margin``.
+    (p is PyTorch's name for the norm's degree, so the positive is called pos here.)
 
         d(u, v) = ||u - v + eps||_p          (PyTorch's pairwise_distance; any p > 0)
-        l = max(0, margin + d(a, p) - d(a, n))
+        l = max(0, margin + d(a, pos) - d(a, neg))
 
-    With ``swap=True`` the negative distance is min(d(a, n), d(p, n)) (Balntas et al.
-    2016): the harder of the two negatives.
+    With ``swap=True`` the negative distance is min(d(a, neg), d(pos, neg)) (Balntas et
+    al. 2016): the harder of the two negatives.
 
     ``margin`` must be > 0, as PyTorch requires.
 
-    Gradient, with A = [l > 0], v_ap = a - p + eps, v_an = a - n + eps, and the norm's
+    Textbook form: `numloss.textbook.triplet_margin`, the formula as written;
+    `tests/test_textbook.py::test_the_swap_keeps_d_a_n_on_a_tie_as_the_class_does` shows
+    where the two part.
+
+    Gradient, with A = [l > 0], v_ap = a - pos + eps, v_an = a - neg + eps, and the norm's
     gradient g(v) = d||v||_p/dv = sign(v) (|v| / ||v||_p)^(p-1) (see `p_norm_gradient`:
     v / ||v||_2 for p = 2, sign(v) for p = 1):
 
-        dl/da = A (g(v_ap) - g(v_an))
-        dl/dp = -A g(v_ap)
-        dl/dn = A g(v_an)
+        dl/da   = A (g(v_ap) - g(v_an))
+        dl/dpos = -A g(v_ap)
+        dl/dneg = A g(v_an)
 
-    and when the swap picks d(p, n) (v_pn = p - n + eps), the negative term moves to p:
+    and when the swap picks d(pos, neg) (v_pn = pos - neg + eps), the negative term moves
+    to pos:
 
-        dl/da = A g(v_ap),  dl/dp = -A (g(v_ap) + g(v_pn)),  dl/dn = A g(v_pn).
+        dl/da = A g(v_ap),  dl/dpos = -A (g(v_ap) + g(v_pn)),  dl/dneg = A g(v_pn).
 
-    At l = 0 exactly, the minimum-norm subgradient 0. On a tie d(a, n) = d(p, n) the
-    swap keeps d(a, n).
+    At l = 0 exactly, the minimum-norm subgradient 0; for p < 1, 0 in a coordinate where
+    v is 0 (`p_norm_gradient`). On a tie d(a, neg) = d(pos, neg) the swap keeps d(a, neg).
 
     >>> import numpy as np, numloss as nl
-    >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[2.0, 0.0]])
+    >>> a, pos, neg = np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[2.0, 0.0]])
     >>> loss = nl.TripletMarginLoss(margin=2.0, eps=0.0)
-    >>> float(loss(a, p, n))  # 2 + 1 - 2
+    >>> float(loss(a, pos, neg))  # 2 + 1 - 2
     1.0
     >>> [g.round(3).tolist() for g in loss.backward()]
     [[[1.0, -1.0]], [[0.0, 1.0]], [[-1.0, 0.0]]]
-
-    Textbook form: `numloss.textbook.triplet_margin`, the formula as written, without the
-    stable rewrite; the tests show where the two part.
 
     References: PyTorch ``torch.nn.TripletMarginLoss``; Schroff et al., "FaceNet"
     (2015); Balntas et al., "Learning local feature descriptors with triplets" (2016).
@@ -149,14 +168,22 @@ class TripletMarginLoss(Loss):
     inputs = ("anchor", "positive", "negative")
     differentiable = ("anchor", "positive", "negative")
 
-    class Record(NamedTuple):
-        a: np.ndarray  # the anchors, (N, D) or (D,): each v is made a block of rows at a time
-        p: np.ndarray  # the positives
-        n: np.ndarray  # the negatives
-        d_ap: np.ndarray  # d(a, p)
-        d_an: np.ndarray  # d(a, n)
-        d_pn: np.ndarray | None  # d(p, n) (with swap)
-        swapped: np.ndarray  # where the swap chose d(p, n) as the negative distance
+    class Inputs(NamedTuple):
+        a: np.ndarray  # the anchors, (N, D)
+        pos: np.ndarray  # the positives
+        neg: np.ndarray  # the negatives
+        unbatched: bool  # one (D,) triplet came without its batch dimension
+
+    class Parts(NamedTuple):
+        v_ap: np.ndarray  # v_ap = a - pos + eps
+        d_ap: np.ndarray  # d(a, pos) = ||v_ap||_p
+        v_an: np.ndarray  # v_an = a - neg + eps
+        d_an: np.ndarray  # d(a, neg) = ||v_an||_p
+        v_pn: np.ndarray | None  # v_pn = pos - neg + eps (with swap)
+        d_pn: np.ndarray | None  # d(pos, neg) = ||v_pn||_p (with swap)
+        swapped: np.ndarray  # where the swap took d(pos, neg) as the negative distance
+        d_neg: np.ndarray  # d(a, neg), or min(d(a, neg), d(pos, neg)) with swap
+        gap: np.ndarray  # margin + d(a, pos) - d_neg
         active: np.ndarray  # A = [l > 0]
 
     def __init__(
@@ -177,67 +204,45 @@ class TripletMarginLoss(Loss):
         self.eps = check_option("eps", eps, 0.0)
         self.swap = check_choice("swap", swap, (False, True))
 
-    def _forward(self, anchor, positive, negative):
-        a, p, n = same_shape_floats(self.inputs, anchor, positive, negative)
+    def _inputs(self, anchor, positive, negative):
+        a, pos, neg = same_shape_floats(self.inputs, anchor, positive, negative)
         if a.ndim not in (1, 2) or a.shape[-1] == 0:
             raise ValueError(f"anchor: expected shape (D,) or (N, D) with D >= 1; got {a.shape}")
-        rows_a, rows_p, rows_n = _rows(a), _rows(p), _rows(n)  # (N, D); (D,) as one row
-        d_ap, d_an = np.empty(len(rows_a), a.dtype), np.empty(len(rows_a), a.dtype)
-        d_pn = np.empty(len(rows_a), a.dtype) if self.swap else None
+        if a.ndim == 1:  # one triplet: a batch of one
+            return self.Inputs(a[None], pos[None], neg[None], True)
+        return self.Inputs(a, pos, neg, False)
 
-        def block(rows):  # the distances, a block of rows at a time
-            v_ap, v_an, v_pn = self._differences(rows_a[rows], rows_p[rows], rows_n[rows])
-            d_ap[rows], d_an[rows] = p_norm(v_ap, self.p), p_norm(v_an, self.p)
-            if self.swap:
-                d_pn[rows] = p_norm(v_pn, self.p)
-
-        for_blocks(block, len(rows_a), 3 * rows_a[:1].nbytes)
-        d_ap, d_an = d_ap.reshape(a.shape[:-1]), d_an.reshape(a.shape[:-1])  # () for (D,)
-        swapped = np.zeros(d_an.shape, dtype=bool)
-        d_neg = d_an
+    def _parts(self, x):
+        v_ap, v_an = x.a - x.pos + self.eps, x.a - x.neg + self.eps
+        d_ap, d_an = p_norm(v_ap, self.p), p_norm(v_an, self.p)
+        v_pn = d_pn = None
+        swapped, d_neg = np.zeros(d_an.shape, dtype=bool), d_an
         if self.swap:  # the harder negative: p is closer to n than a is
-            d_pn = d_pn.reshape(a.shape[:-1])
+            v_pn = x.pos - x.neg + self.eps
+            d_pn = p_norm(v_pn, self.p)
             swapped = d_pn < d_an
             d_neg = np.where(swapped, d_pn, d_an)
         gap = self.margin + d_ap - d_neg
-        record = self.Record(a, p, n, d_ap, d_an, d_pn, swapped, active=gap > 0)
-        return np.maximum(gap, 0), record
+        return self.Parts(v_ap, d_ap, v_an, d_an, v_pn, d_pn, swapped, d_neg, gap, gap > 0)
 
-    def _differences(self, a, p, n):
-        """v_ap = a - p + eps, v_an = a - n + eps and (with swap) v_pn = p - n + eps."""
-        v_pn = p - n + self.eps if self.swap else None
-        return a - p + self.eps, a - n + self.eps, v_pn
+    def _losses(self, parts):
+        """l = max(0, margin + d(a, p) - d_neg)"""
+        return np.maximum(parts.gap, 0)
 
-    def _backward(self, r, dl):
-        scale = _per_row(r.active * dl)  # A dL/dl, one per row
-        a, p, n = _rows(r.a), _rows(r.p), _rows(r.n)
-        d_ap, d_an, swapped = _per_row(r.d_ap), _per_row(r.d_an), _per_row(r.swapped)
-        d_pn = None if r.d_pn is None else _per_row(r.d_pn)
-        d_a, d_p, d_n = (np.empty_like(a) for _ in range(3))
-
-        def block(rows):  # the gradients, a block of rows at a time
-            v_ap, v_an, v_pn = self._differences(a[rows], p[rows], n[rows])
-            g_ap = p_norm_gradient(v_ap, d_ap[rows, 0], self.p)
-            g_an = np.where(swapped[rows], 0, p_norm_gradient(v_an, d_an[rows, 0], self.p))
-            d_a[rows] = g_ap - g_an  # d/da [d(a,p) - d(a,n)]
-            d_p[rows] = -g_ap  # d/dp d(a,p), with a minus sign from v_ap = a - p
-            d_n[rows] = g_an  # d/dn [-d(a,n)]
-            if self.swap:  # rows that took -d(p,n) instead of -d(a,n)
-                g_pn = np.where(swapped[rows], p_norm_gradient(v_pn, d_pn[rows, 0], self.p), 0)
-                d_p[rows] -= g_pn
-                d_n[rows] += g_pn
-            for d in (d_a, d_p, d_n):
-                d[rows] *= scale[rows]  # chain rule: times A dL/dl
-
-        for_blocks(block, len(a), 3 * a[:1].nbytes)
-        return d_a.reshape(r.a.shape), d_p.reshape(r.a.shape), d_n.reshape(r.a.shape)
-
-
-def _rows(v: np.ndarray) -> np.ndarray:
-    """Embeddings as rows: (N, D) as it is, one (D,) vector as (1, D)."""
-    return v.reshape(-1, v.shape[-1])
-
-
-def _per_row(v) -> np.ndarray:
-    """A quantity per triplet, (N,) or () for one, as a column (N, 1)."""
-    return np.reshape(v, (-1, 1))
+    def _gradient(self, parts, dl):
+        """dl/da = A (g(v_ap) - g(v_an)), dl/dpos = -A g(v_ap), dl/dneg = A g(v_an)
+        (on rows the swap took: A g(v_ap), -A (g(v_ap) + g(v_pn)), A g(v_pn))"""
+        r = parts
+        g_ap = p_norm_gradient(r.v_ap, r.d_ap, self.p)  # d||v_ap|| / dv_ap
+        g_an = p_norm_gradient(r.v_an, r.d_an, self.p)  # d||v_an|| / dv_an
+        g_an = np.where(r.swapped[:, None], 0, g_an)  # (not in the loss on swapped rows)
+        d_a = g_ap - g_an  # d/da [d(a, pos) - d(a, neg)]
+        d_pos = -g_ap  # d/dpos d(a, pos): a minus sign, from v_ap = a - pos
+        d_neg = g_an  # d/dneg [-d(a, neg)]
+        if self.swap:  # rows that took -d(pos, neg) instead of -d(a, neg)
+            g_pn = p_norm_gradient(r.v_pn, r.d_pn, self.p)
+            g_pn = np.where(r.swapped[:, None], g_pn, 0)
+            d_pos -= g_pn
+            d_neg += g_pn
+        scale = (r.active * dl)[:, None]  # chain rule: times A dL/dl, one per row
+        return d_a * scale, d_pos * scale, d_neg * scale

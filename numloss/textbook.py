@@ -25,11 +25,20 @@ are here to show. Each line below is asserted in ``tests/test_textbook.py``, aga
     soft_margin      y x = 40           log(1 + 4.25e-18) = log(1): loss 0
                      y x = -800         e^800 = inf: loss inf, gradient inf / inf = nan
 
-A first look: the logits [2.0, 1.0, 0.1] with label 0 of the lesson *Loss Functions for
-Classification*, section 3.1.3:
+The lesson's own forms come first: softmax cross-entropy of a one-hot label as "softmax
+minus one-hot" (`lesson_cross_entropy`), BCE in two lines (`lesson_bce`), the hinge in one
+(`lesson_hinge`), each with its gradient, as the lesson *Loss Functions for
+Classification* writes them (sections 3.1, 2.1 and 2.2). Read them first; then the
+option-complete references below, which the tests use.
 
 >>> import numpy as np
 >>> from numloss import textbook
+>>> loss, grad = textbook.lesson_cross_entropy(np.array([[2.0, 1.0, 0.1]]), np.array([0]))
+>>> loss.round(3), grad.round(3)  # the lesson's 0.417 (3.1.3); softmax minus one-hot
+(array([0.417]), array([[-0.341,  0.242,  0.099]]))
+
+The option-complete form on the same logits:
+
 >>> losses, denominator, grad = textbook.cross_entropy(np.array([[2.0, 1.0, 0.1]]), [0])
 >>> losses.round(3), denominator, grad.round(3)  # softmax minus one-hot
 (array([0.417]), np.float64(1.0), array([[-0.341,  0.242,  0.099]]))
@@ -78,6 +87,9 @@ import numpy as np
 
 __all__ = [
     "TEXTBOOK",
+    "lesson_bce",
+    "lesson_cross_entropy",
+    "lesson_hinge",
     "bce",
     "bce_with_logits",
     "cross_entropy",
@@ -97,6 +109,31 @@ __all__ = [
 ]
 
 
+# -- the lesson's own forms ----------------------------------------------------------------
+def lesson_cross_entropy(z, y):
+    """Softmax cross-entropy of integer labels y (N,), logits z (N, C): loss and gradient.
+
+    The lesson's section 3.1: the softmax, its log at the true class, and the gradient
+    "softmax minus one-hot". (`CrossEntropyLoss` computes the same, stably.)
+    """
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)  # the softmax
+    one_hot = np.eye(z.shape[1])[y]  # 1 at the true class
+    loss = -np.log(np.sum(p * one_hot, axis=1))  # -log p_y
+    grad = p - one_hot  # dl/dz = p - one-hot
+    return loss, grad
+
+
+def lesson_bce(p, y):
+    """BCE on probabilities, y in {0, 1} (section 2.1): loss and gradient dl/dp."""
+    loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return loss, -y / p + (1 - y) / (1 - p)
+
+
+def lesson_hinge(f, y):
+    """The hinge, y in {-1, +1} (section 2.2): loss max(0, 1 - y f) and gradient -y [y f < 1]."""
+    return np.maximum(0, 1 - y * f), np.where(y * f < 1, -y, 0.0)
+
+
 # -- the two textbook primitives ----------------------------------------------------------
 def sigmoid(x):
     """1 / (1 + e^-x), as written: e^-x overflows to inf below x = -709 (sigmoid 0)."""
@@ -105,8 +142,8 @@ def sigmoid(x):
 
 def softmax(z, axis=1):
     """e^z_k / sum_j e^z_j, as written: e^z overflows to inf above z = 709 (then nan)."""
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
+    exps = np.exp(z)
+    return exps / exps.sum(axis=axis, keepdims=True)
 
 
 def _f64(a):
@@ -183,8 +220,8 @@ def squared_hinge(f, y, *, dl=1.0, margin=1.0):
 def soft_margin(x, y, *, dl=1.0):
     """Soft margin: l = log(1 + e^(-y x)), dl/dx = -y e^(-y x) / (1 + e^(-y x))."""
     x, y = _f64(x), _f64(y)
-    e = np.exp(-y * x)
-    return np.log(1 + e), x.size, -y * e / (1 + e) * dl
+    exp_neg_u = np.exp(-y * x)
+    return np.log(1 + exp_neg_u), x.size, -y * exp_neg_u / (1 + exp_neg_u) * dl
 
 
 def multi_margin(x, y, *, dl=1.0, p=1, margin=1.0, weight=None):
@@ -222,14 +259,14 @@ def _targets(z, target, weight, ignore_index, name):
 
 
 def cross_entropy(z, target, *, dl=1.0, weight=None, ignore_index=-100, label_smoothing=0.0):
-    """Softmax then log: l = -sum_c B_c log p_c, B_c = w_c ((1 - e) t_c + e / C), p = softmax(z)."""
+    """Softmax then log: l = -sum_c B_c log p_c, B_c = w_c ((1 - alpha) t_c + alpha / C)."""
     z, target = _f64(z), np.asarray(target)
     unbatched = z.ndim == 1
     if unbatched:  # one sample (C,): a batch of one
         z, target = z[None], target[None]
     w, t, kept = _targets(z, target, weight, ignore_index, "cross_entropy")
-    e, C = label_smoothing, z.shape[1]
-    B = w * ((1 - e) * t + e / C) * kept  # an ignored sample: B = 0
+    alpha, C = label_smoothing, z.shape[1]
+    B = w * ((1 - alpha) * t + alpha / C) * kept  # an ignored sample: B = 0
     p = softmax(z)
     losses = -(B * np.log(p)).sum(axis=1)
     grad = (B.sum(axis=1, keepdims=True) * p - B) * _along(dl, 1)  # a p - B, a = sum_c B_c

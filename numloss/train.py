@@ -143,6 +143,21 @@ class Parameter:
         return self._data
 
 
+def _once(named: Iterable[tuple[str, Parameter]]) -> list[tuple[str, Parameter]]:
+    """``(name, parameter)`` pairs with each Parameter object kept once, at its first name.
+
+    A Parameter shared by two layers (tied weights) is one parameter: its ``.grad`` sums
+    both layers' contributions, and SGD must step it once, not once per layer.
+    """
+    seen: set[int] = set()
+    kept = []
+    for name, p in named:
+        if id(p) not in seen:  # identity: two equal arrays are still two parameters
+            seen.add(id(p))
+            kept.append((name, p))
+    return kept
+
+
 # -- the layer contract ----------------------------------------------------------------
 class Layer:
     """Base class of the layers: ``forward`` computes y = f(x), ``backward`` dL/dx.
@@ -160,6 +175,7 @@ class Layer:
         """What backward needs: nothing, for a layer that does not override it."""
 
     _last = None  # (record, output shape, output dtype, input dtype) of the last forward
+    _forwards = 0  # forwards run so far: a Sequential checks each of its layers ran once
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -170,6 +186,7 @@ class Layer:
     def forward(self, input):
         """The layer's output for ``input``; keeps the record backward reads."""
         self._last = None
+        self._forwards += 1
         try:
             x = as_float_array("input", input)
             check_finite("input", x)
@@ -208,8 +225,8 @@ class Layer:
         return []
 
     def parameters(self) -> list[Parameter]:
-        """The parameters, in the order of ``named_parameters()``."""
-        return [p for _, p in self.named_parameters()]
+        """The parameters, in the order of ``named_parameters()``, each one once."""
+        return [p for _, p in _once(self.named_parameters())]
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0."""
@@ -447,7 +464,13 @@ class Sequential(Layer):
     record, kept by its forward; the Sequential keeps none (its ``Record`` is empty).
     A layer may be any object with ``forward`` and ``backward`` (and
     ``named_parameters`` if it has parameters); subclassing `Layer` adds the checks.
-    Parameters are named "<index>.<name>", as in PyTorch: "0.weight", "2.bias".
+    Parameters are named "<index>.<name>", as in PyTorch: "0.weight", "2.bias"; a
+    Parameter two layers share (tied weights) is listed once, under its first name.
+
+    Each layer object appears once in a model, at any depth of nesting: a layer keeps
+    one record, so a second use is a clear error (at construction, or at forward where
+    a layer of one's own hides it), not a wrong gradient. To use the same weights twice,
+    make a second layer holding the same Parameter (``second.weight = first.weight``).
 
     >>> import numpy as np
     >>> model = Sequential(Linear(3, 4, seed=0), ReLU(), Linear(4, 2, seed=1))
@@ -473,13 +496,7 @@ class Sequential(Layer):
                     f"(Linear, ReLU, Sigmoid, Tanh, Sequential, ...); got "
                     f"{type(layer).__name__}{hint}"
                 )
-            for j in range(i):
-                if layers[j] is layer:
-                    raise BadInputError(
-                        f"layers[{i}]: expected a layer object not used before; got the "
-                        f"object of layers[{j}] again (a layer keeps the record of its "
-                        "last forward only: make a new layer)"
-                    )
+        _check_each_layer_once(layers)
         self.layers = tuple(layers)
 
     def __repr__(self) -> str:
@@ -498,19 +515,28 @@ class Sequential(Layer):
         return iter(self.layers)
 
     def named_parameters(self):
-        return [
+        """``[("<index>.<name>", parameter), ...]``; a Parameter that several layers share
+        (tied weights) once, under its first name, as in PyTorch."""
+        return _once(
             (f"{i}.{name}", p)
             for i, layer in enumerate(self.layers)
             for name, p in getattr(layer, "named_parameters", list)()
-        ]
+        )
 
     def _forward(self, x):
+        # how many forwards each layer of the tree had run before this one
+        before = [(path, layer, getattr(layer, "_forwards", None)) for path, layer in self._tree()]
         for i, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x)  # x_k = f_k(x_{k-1})
             except (ValueError, TypeError) as err:
                 raise _with_name(err, f"layer {i}") from None
+        _check_each_ran_once(before)
         return x, self.Record()
+
+    def _tree(self) -> list[tuple[str, object]]:
+        """(path, layer) for every layer inside, nested Sequentials' layers too."""
+        return [pair for i, layer in enumerate(self.layers) for pair in _with_paths(layer, str(i))]
 
     def _backward(self, r: Layer.Record, g):
         for layer in reversed(self.layers):
@@ -563,6 +589,65 @@ class WithLoss:
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad[...] = 0
+
+
+_REUSE_HINT = (
+    "a layer keeps the record of its last forward only: make a new layer, and to share "
+    "weights give it the same Parameter, e.g. new.weight = old.weight"
+)
+
+
+def _check_each_layer_once(layers) -> None:
+    """A clear error if any layer object appears twice in the tree of nested Sequentials.
+
+    Why an error and not PyTorch's correct gradients for a reused module: a layer keeps
+    one record, its last forward's, and backward reads it; a layer run twice in one
+    forward has lost the first run's record, and its backward gave silently wrong
+    gradients. Keeping a stack of records would make a layer's state depend on how many
+    forwards and backwards came before, where now it is one record a student can read
+    (and `explain` prints). The same weights used twice are a new layer holding the same
+    `Parameter`: each layer then keeps its own record and both add into the one ``.grad``,
+    and ``parameters()`` lists that Parameter once, so SGD steps it once.
+
+    Every place is named as PyTorch names submodules ("1.0": layer 0 of layer 1), the
+    second one and the first: a layer reused at the top level, inside a nested
+    Sequential, at any depth, or a whole Sequential used twice.
+    """
+    first: dict[int, str] = {}  # id of each layer seen -> where it was first seen
+    for i, layer in enumerate(layers):
+        for path, obj in _with_paths(layer, str(i)):
+            if id(obj) in first:
+                raise BadInputError(
+                    f"layers[{i}]: expected each layer object once in the model; got "
+                    f"{type(obj).__name__} at '{path}', the object at '{first[id(obj)]}' "
+                    f"again ({_REUSE_HINT})"
+                )
+            first[id(obj)] = path
+
+
+def _check_each_ran_once(before) -> None:
+    """A clear error if a layer of the tree ran more than once in one forward.
+
+    Construction rejects a layer placed twice in nested Sequentials; this catches one that
+    a student's own layer (which a Sequential cannot see into) runs as well. Only layers
+    built on `Layer` count their forwards; a layer used twice wholly inside a student's
+    own layer is that layer's own business.
+    """
+    for path, layer, runs in before:
+        if runs is not None and layer._forwards > runs + 1:  # (0: a forward of its own)
+            raise BadInputError(
+                f"layers[{path.split('.')[0]}]: expected each layer to run once per forward; "
+                f"{type(layer).__name__} at '{path}' ran {layer._forwards - runs} times "
+                f"({_REUSE_HINT})"
+            )
+
+
+def _with_paths(layer, path: str) -> Iterator[tuple[str, object]]:
+    """(path, layer) for `layer` and, in a Sequential, every layer inside it, depth first."""
+    yield path, layer
+    if isinstance(layer, Sequential):
+        for i, inner in enumerate(layer.layers):
+            yield from _with_paths(inner, f"{path}.{i}")
 
 
 def _is_layer(obj) -> bool:
@@ -634,6 +719,13 @@ class SGD:
                 raise BadTypeError(
                     f"parameters[{i}]: expected a Parameter (model.parameters() lists "
                     f"them); got {type(p).__name__}"
+                )
+            # a Parameter listed twice would be stepped twice (PyTorch warns of it)
+            j = next(j for j, q in enumerate(self.parameters) if q is p)
+            if j != i:
+                raise BadInputError(
+                    f"parameters[{i}]: expected each Parameter once; got {p!r}, the one of "
+                    f"parameters[{j}], again (model.parameters() lists a shared one once)"
                 )
         self.lr = check_option("lr", lr, 0.0)
         if self.lr == 0:

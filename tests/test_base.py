@@ -14,19 +14,27 @@ class Halves(Loss):
 
     inputs = ("input",)
 
-    class Record(NamedTuple):
-        x: np.ndarray
-        denominator: float | None
+    class Inputs(NamedTuple):
+        x: np.ndarray  # the input
+        denominator: float | None  # the mean's D (None: the number of elements)
+
+    class Parts(NamedTuple):
+        x: np.ndarray  # the input
 
     def __init__(self, denominator=None, reduction="mean"):
         super().__init__(reduction)
         self.chosen = denominator
 
-    def _forward(self, input):
-        x = np.asarray(input, dtype=np.float64)
-        return x**2 / 2, self.Record(x, self.chosen)
+    def _inputs(self, input):
+        return self.Inputs(np.asarray(input, dtype=np.float64), self.chosen)
 
-    def _backward(self, r, dl):
+    def _parts(self, x):
+        return self.Parts(x.x)
+
+    def _losses(self, parts):
+        return parts.x**2 / 2
+
+    def _gradient(self, r, dl):
         return r.x * dl
 
 
@@ -126,7 +134,7 @@ def test_bad_keyword_calls_say_what_is_wrong(call, message):
 
 def test_a_subclass_raising_plain_errors_gets_the_loss_name():
     class Picky(nl.MSELoss):
-        def _forward(self, input, target):
+        def _inputs(self, input, target):
             raise ValueError("input: expected something else")
 
     with pytest.raises(ValueError, match="^Picky: input: expected something else$"):

@@ -1,5 +1,5 @@
-"""numloss._blocks: the block loop gives the whole-array answer, bit for bit, on one thread
-or two."""
+"""numloss.fast.blocks: the block loop covers every row once, and two threads give one
+thread's answer bit for bit."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_memory import memory_cases
 
-from numloss import _blocks
+from numloss.fast import blocks as _blocks
 from numloss.gradcheck.suite import exported_losses
 
 
@@ -37,26 +37,6 @@ def test_a_small_input_is_one_block_and_a_mid_sized_one_thirty_two():
     assert len(_blocks.row_blocks(1000, 8)) == 1  # 8 KB: one block
     assert len(_blocks.row_blocks(1 << 18, 8)) == 32  # 2 MB: 32 blocks of 64 KB
     assert len(_blocks.row_blocks(1 << 17, 8)) == 16  # 1 MB: not under 64 KB a block
-
-
-def _formula(x, y, w, dl):
-    """An element-wise chain with a broadcast weight, a scalar and a None."""
-    t = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
-    t *= y
-    return t * dl if w is None else t * w * dl
-
-
-@pytest.mark.parametrize("shape", [(), (5,), (300_000,), (4096, 64), (3, 50_000, 2)])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_blockwise_is_the_whole_array_formula_bit_for_bit(shape, dtype):
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 3, shape).astype(dtype)
-    y = rng.uniform(size=shape).astype(dtype)
-    w = rng.uniform(0.5, 2, shape[-1:]) if shape else None  # float64, broadcast
-    whole = _formula(x, y, None if w is None else w.astype(dtype), dtype(0.25))
-    blocks = _blocks.blockwise(_formula, shape, dtype, x, y, w, dtype(0.25))
-    assert blocks.dtype == dtype and blocks.shape == shape
-    np.testing.assert_array_equal(blocks, whole)
 
 
 def test_set_threads_checks_its_argument():

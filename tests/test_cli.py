@@ -256,7 +256,7 @@ def test_python_dash_m_numloss(tmp_path):
         cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "['safe', 'too close', 'wrong']" in done.stdout
+    assert "[False,  True,  True]" in done.stdout  # [u < margin]: safe, too close, wrong
     bad = _python("explain", "hinge", "--input", "[2.0", "--target", "1", cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.startswith("numloss: error: --input") and bad.stderr.count("\n") == 1
@@ -290,6 +290,72 @@ def test_the_inputs_of_another_command_get_its_name(capsys):
     code = main(["explain", "cross-entropy", "--input", "[[1.0, 2.0]]"])  # one missing
     err = capsys.readouterr().err
     assert code == 2 and "--target" in err and "did you mean" not in err
+
+
+# -- gradcheck --module: a student's file, whatever is wrong with it (issue 17, item 11) ----------
+BAD_MODULES = {  # what is written where, what --module is given, what the one line says
+    "syntax-error": ({"syn17.py": "def f(:\n"}, "syn17.py", "a syntax error at syn17.py, line 1"),
+    "syntax-error-by-name": ({"synname17.py": "x = (\n"}, "synname17", "a syntax error at"),
+    "not-a-py-file": ({"notes17.txt": "x = 1\n"}, "notes17.txt", "expected a .py file; got a .txt"),
+    "no-such-file": ({}, "nowhere17.py", "nowhere17.py: no such file"),
+    "a-folder": ({"pkg17/a.py": ""}, "pkg17" + os.sep, "is a folder; expected a .py file"),
+    "raises-on-import": (
+        {"boom17.py": "import numpy\n\nx = 1 / 0\n"},
+        "boom17.py",
+        "importing it raised ZeroDivisionError: division by zero (boom17.py, line 3)",
+    ),
+    "missing-helper": (
+        {"needs17.py": "from helpers_not_there_17 import k\n"},
+        "needs17.py",
+        "No module named 'helpers_not_there_17'",
+    ),
+}
+
+
+@pytest.mark.parametrize("files, module, message", BAD_MODULES.values(), ids=BAD_MODULES.keys())
+def test_gradcheck_module_problems_are_one_line_and_exit_2(
+    files, module, message, tmp_path, monkeypatch, capsys
+):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the folder it adds goes with the test
+    code, out, err = run(capsys, "gradcheck", "--module", module)
+    assert code == 2
+    assert err.startswith("numloss: error: gradcheck: --module ")
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+HELPERS = "MARGINS = (1.0, 0.5)\n"
+
+
+def _student_module_using_helpers() -> str:
+    """test_suite's student module (in whatever Loss contract it is written), with its
+    margins imported from a module beside it, as a student's `from helpers import ...`."""
+    from test_suite import STUDENT_MODULE
+
+    module = STUDENT_MODULE.format(broken="")
+    assert '{"margin": (1.0, 0.5)}' in module
+    module = module.replace('{"margin": (1.0, 0.5)}', '{"margin": MARGINS}')
+    return "from course17_helpers import MARGINS  # beside this file\n" + module
+
+
+def test_gradcheck_module_imports_what_lies_beside_it(tmp_path):
+    """`from helpers import ...` in a student's file works from any current folder, as it
+    does under `python file.py`."""
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "course17_helpers.py").write_text(HELPERS)
+    (course / "mine17.py").write_text(_student_module_using_helpers())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = _python(
+        "gradcheck", "--module", str(course / "mine17.py"), "StudentHinge", cwd=elsewhere
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("PASS") == 6 and "FAIL" not in done.stdout.replace("0 failed", "")
 
 
 # == issue 18: the command line's rough edges, a test per message =============================

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import numloss as nl
-from numloss.explain import RECIPES, Trace, _field, _rest_of_record, _Writer, explain, record_fields
+from numloss.explain import Trace, _field, _rest_of_record, _Writer, explain
 from numloss.gradcheck.cases import cases_for
 from numloss.gradcheck.suite import exported_losses
 from numloss.train import Linear, ReLU, Sequential, Sigmoid, Tanh, WithLoss
@@ -70,35 +70,76 @@ def test_trace_value_and_grad_are_forward_and_backward(cls):
     assert count > 0
 
 
+def _the_codes_own_values(cls, drawn, inputs, g) -> dict:
+    """Every value the loss's own code produces on its reading path, by the source a
+    trace names it with: each field of its Parts, its _losses and _gradient of them, its
+    loss_derivative, forward and backward."""
+    loss = _loss(cls, drawn)
+    with nl.fast.path("reading"):
+        value = loss.forward(*inputs)
+        parts = loss._record
+        grad = loss.backward(g)
+    losses = loss._losses(parts)
+    local = loss._gradient(parts, np.ones(np.shape(losses), dtype=losses.dtype))
+    own = {f"parts.{name}": [getattr(parts, name)] for name in parts._fields}
+    own["_losses(parts)"] = [losses]
+    own["_gradient(parts, dl = 1)"] = list(local) if isinstance(local, tuple) else [local]
+    own["loss_derivative(grad_output)"] = [loss.loss_derivative(g)]
+    own["forward"] = [value]
+    own["backward"] = list(grad) if isinstance(grad, tuple) else [grad]
+    return own
+
+
 @pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
-def test_trace_shows_the_formula_every_record_field_and_the_chain_rule(cls):
+def test_every_number_in_a_trace_is_a_value_the_losss_code_produced(cls):
+    """For every option combination and input kind of the gradcheck table, each numbered
+    step of the trace is, exactly, a value the loss's own functions return: a field of
+    its Parts (in their order), _losses, _gradient, the reduction's derivative, forward
+    or backward. No step has another source, so none recomputes the math."""
+    rng = np.random.default_rng(2)
+    for options, drawn, kind, inputs in cases_for(cls, rng):
+        g = _upstream(rng, _loss(cls, drawn), inputs)
+        trace = explain(_loss(cls, drawn), *inputs, grad_output=g)
+        own = _the_codes_own_values(cls, drawn, inputs, g)
+        seen: dict = {}
+        for step in trace.steps:
+            where = f"{cls.__name__} {options} {kind}: step {step.number} {step.what!r}"
+            assert step.source in own, where
+            k = seen.get(step.source, 0)
+            seen[step.source] = k + 1
+            assert _same(step.value, own[step.source][k]), where
+        fields = [s.source for s in trace.steps if s.source.startswith("parts.")]
+        parts_order = [f for f in own if f.startswith("parts.") and f in fields]
+        assert fields == parts_order, f"{cls.__name__}: the parts in the order of their fields"
+
+
+@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
+def test_trace_shows_the_formula_and_every_part_with_its_comment(cls):
     rng = np.random.default_rng(1)
     options, drawn, kind, inputs = next(iter(cases_for(cls, rng)))
     loss = _loss(cls, drawn)
-    trace = explain(loss, *inputs)
-    text = str(trace)
+    text = str(explain(loss, *inputs))
     assert text.startswith(repr(loss))
-    # every field of the record the loss's forward returned is named in the trace
+    comments = nl.explain.field_comments(cls.Parts)
     probe = _loss(cls, drawn)
-    probe.forward(*inputs)
-    for path, _, _ in record_fields(probe._record):
-        assert f"record: {path}" in text, path
-    # the per-element losses are forward's with reduction "none"
-    none = _loss(cls, {**drawn, "reduction": "none"})
-    losses = none.forward(*inputs)
-    step = next(s for s in trace.steps if s.source == "forward, reduction='none'")
-    assert _same(step.value, losses)
-    # the chain rule the trace states: dL/dx = dL/dl_n * dl_n/dx
-    local = [s.value for s in trace.steps if s.source.startswith("backward, with dL/dl_n = 1")]
-    dl = next(s.value for s in trace.steps if s.what.startswith("dL/dl_n"))
-    grads = trace.grad if isinstance(trace.grad, tuple) else (trace.grad,)
-    for d, g in zip(local, grads, strict=True):
-        dl_b = dl if np.ndim(dl) == 0 or np.ndim(d) == np.ndim(dl) else np.expand_dims(dl, 1)
-        np.testing.assert_allclose(d * dl_b, g, rtol=1e-12, atol=1e-300)
+    with nl.fast.path("reading"):
+        probe.forward(*inputs)
+    for name in cls.Parts._fields:
+        assert comments.get(name), f"{cls.__name__}.Parts.{name} has no comment"
+    shown = " ".join(text.split())
+    for name, comment in comments.items():
+        if getattr(probe._record, name) is not None:  # an option not given is left out
+            assert " ".join(comment.split())[:30] in shown, (cls.__name__, name)
 
 
-def test_every_exported_loss_has_a_recipe():
-    assert {c.__name__ for c in LOSSES} <= set(RECIPES)
+def test_the_multi_margin_trace_at_huge_equal_scores_is_consistent_step_to_step():
+    """Scores of 1e16: margin - x_y + x_i rounds x_y away; (x_i - x_y) + margin does not.
+    The trace's h_i and max(0, h_i) are the class's own, so they agree with each other."""
+    trace = explain(nl.MultiMarginLoss(reduction="none"), [[1e16, 1e16]], [0])
+    h, h_plus = trace.step("h:").value, trace.step("h_plus").value
+    np.testing.assert_array_equal(h, [[0.0, 1.0]])
+    np.testing.assert_array_equal(h_plus, np.maximum(h, 0))
+    np.testing.assert_array_equal(trace.value, [0.5])  # (h_1+) / C
 
 
 # -- the lesson's examples --------------------------------------------------------------
@@ -107,25 +148,22 @@ def test_cross_entropy_lesson_example_step_by_step():
     trace = explain(nl.CrossEntropyLoss(), z, [0])
     assert round(float(trace.value), 3) == 0.417  # the lesson, section 3.1.3
     assert trace.step("m = max").value == 2.0
-    np.testing.assert_array_equal(trace.step("z_k - m").value, z - 2.0)
-    # the exponentials are forward's, printed before backward reuses the buffer in place
-    np.testing.assert_allclose(trace.step("e^(z_k - m)").value, [[0.0, np.exp(-1), np.exp(-1.9)]])
-    np.testing.assert_allclose(
-        trace.step("1 + rest").value, [[np.exp(0) + np.exp(-1) + np.exp(-1.9)]]
-    )
-    np.testing.assert_allclose(trace.step("log p_k").value, nl.log_softmax(z, axis=1), rtol=1e-15)
-    np.testing.assert_allclose(trace.step("p_k").value, nl.softmax(z, axis=1), rtol=1e-15)
-    np.testing.assert_array_equal(trace.step("B_c").value, [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(trace.step("exps").value, [[1.0, np.exp(-1), np.exp(-1.9)]])
+    np.testing.assert_allclose(trace.step("rest").value, [[np.exp(-1) + np.exp(-1.9)]])
+    np.testing.assert_allclose(trace.step("surprise").value, -nl.log_softmax(z), rtol=1e-15)
+    np.testing.assert_allclose(trace.step("p:").value, nl.softmax(z, axis=1), rtol=1e-15)
+    np.testing.assert_array_equal(trace.step("B:").value, [[1.0, 0.0, 0.0]])
     np.testing.assert_allclose(trace.grad, nl.softmax(z, axis=1) - [[1, 0, 0]], atol=1e-15)
     text = str(trace)
     assert "l_n = sum_c B_c (-log p_c)" in text  # the docstring's formula
+    assert "a p_k - B_k" in text  # the gradient's
     assert "0.41703" in text
 
 
 def test_label_smoothing_shows_the_smoothed_target():
-    """The lesson's 3.3.2: 4 classes, e = 0.1: [0.925, 0.025, 0.025, 0.025]."""
+    """The lesson's 3.3.2: 4 classes, alpha = 0.1: [0.925, 0.025, 0.025, 0.025]."""
     trace = explain(nl.CrossEntropyLoss(label_smoothing=0.1), [[2.0, 1.0, 0.1, -1.0]], [0])
-    B = trace.step("B_c").value
+    B = trace.step("B:").value
     np.testing.assert_allclose(B, nl.smooth_labels(nl.one_hot([0], 4), 0.1), rtol=1e-15)
     assert trace.step("a = sum_c B_c").value == pytest.approx(1.0)
     assert "[[0.925, 0.025, 0.025, 0.025]]" in str(trace)
@@ -134,12 +172,14 @@ def test_label_smoothing_shows_the_smoothed_target():
 def test_bce_spam_models_a_b_c():
     trace = explain(nl.BCELoss(reduction="none"), [0.9, 0.55, 0.1], [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(np.round(trace.value, 3), [0.105, 0.598, 2.303])
-    np.testing.assert_allclose(trace.step("log p").value, np.log([0.9, 0.55, 0.1]))
+    np.testing.assert_allclose(trace.step("log_p").value, np.log([0.9, 0.55, 0.1]))
 
 
 def test_hinge_three_zones():
+    """Safe (margin - u < 0), too close and wrong: the hinge's h and where it is not flat."""
     trace = explain(nl.HingeLoss(reduction="none"), [2.0, 0.5, -1.0], [1, 1, 1])
-    assert trace.step("the zone").value.tolist() == ["safe", "too close", "wrong"]
+    np.testing.assert_array_equal(trace.step("h:").value, [-1.0, 0.5, 2.0])
+    np.testing.assert_array_equal(trace.step("inside").value, [False, True, True])
     np.testing.assert_array_equal(trace.value, [0.0, 0.5, 2.0])
     np.testing.assert_array_equal(trace.grad, [0.0, -1.0, -1.0])
 
@@ -267,10 +307,10 @@ def test_a_mask_is_not_called_the_input_it_equals():
 
 def test_a_recipe_naming_no_field_of_the_record_is_an_error():
     """A recipe that drifts from its loss's Record fails loudly instead of dropping a step."""
-    record = nl.MSELoss.Record(np.zeros(2), np.ones(2))
+    record = Sigmoid.Record(np.ones(2))
     with pytest.raises(AttributeError, match="no field 'diff'"):
         _field(record, "diff")
-    np.testing.assert_array_equal(_field(record, "y"), np.ones(2))
+    np.testing.assert_array_equal(_field(record, "s"), np.ones(2))
 
 
 def test_a_losss_warning_is_given_once():

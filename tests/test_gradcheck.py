@@ -5,9 +5,13 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 from conftest import frozen
+from hypothesis import given
+from hypothesis import strategies as st
 
 import numloss as nl
 from numloss.base import Loss
+from numloss.gradcheck.checker import ON_EDGE
+from numloss.train import Layer, Parameter, ReLU
 
 
 class Hinge1(Loss):
@@ -15,19 +19,21 @@ class Hinge1(Loss):
 
     inputs = ("input",)
 
-    class Record(NamedTuple):
-        x: np.ndarray
+    class Parts(NamedTuple):
+        x: np.ndarray  # the input
 
-    def _forward(self, input):
-        x = np.asarray(input, dtype=np.float64)
-        return np.maximum(0, 1 - x), self.Record(x)
+    def _parts(self, x):
+        return self.Parts(x.input)
 
-    def _backward(self, r, dl):
+    def _losses(self, parts):
+        return np.maximum(0, 1 - parts.x)
+
+    def _gradient(self, r, dl):
         return np.where(r.x < 1, -1.0, 0.0) * dl
 
 
 class WrongSubgradient(Hinge1):
-    def _backward(self, r, dl):
+    def _gradient(self, r, dl):
         return np.where(r.x <= 1, -2.0, 0.0) * dl  # -2 is no subgradient anywhere
 
 
@@ -37,21 +43,23 @@ class Product(Loss):
     inputs = ("a", "b")
     differentiable = ("a", "b")
 
-    class Record(NamedTuple):
-        a: np.ndarray
-        b: np.ndarray
+    class Parts(NamedTuple):
+        a: np.ndarray  # the first input
+        b: np.ndarray  # the second
 
-    def _forward(self, a, b):
-        a, b = np.asarray(a, float), np.asarray(b, float)
-        return a * b**2, self.Record(a, b)
+    def _parts(self, x):
+        return self.Parts(x.a, x.b)
 
-    def _backward(self, r, dl):
+    def _losses(self, parts):
+        return parts.a * parts.b**2
+
+    def _gradient(self, r, dl):
         return r.b**2 * dl, 2 * r.a * r.b * dl
 
 
 class SwappedProduct(Product):
-    def _backward(self, r, dl):
-        da, db = super()._backward(r, dl)
+    def _gradient(self, r, dl):
+        da, db = super()._gradient(r, dl)
         return db, da  # each input gets the other's gradient
 
 
@@ -59,8 +67,8 @@ def broken(cls, how, index=0):
     """A subclass of `cls` whose backward is wrong in the way `how` says."""
 
     class Broken(cls):
-        def _backward(self, r, dl):
-            grad = super()._backward(r, dl)
+        def _gradient(self, r, dl):
+            grad = super()._gradient(r, dl)
             if how == "one entry off by 1e-6":
                 grad.reshape(-1)[index] *= 1 + 1e-6
             elif how == "missing 1/N":
@@ -68,7 +76,7 @@ def broken(cls, how, index=0):
             elif how == "sign flip":
                 grad = -grad
             elif how == "ignores grad_output":
-                grad = super()._backward(r, np.ones_like(dl))
+                grad = super()._gradient(r, np.ones_like(dl))
             return grad
 
     Broken.__name__ = cls.__name__
@@ -151,9 +159,9 @@ def test_inputs_restored_after_every_perturbation(rng):
     seen = []
 
     class Spy(nl.BCEWithLogitsLoss):
-        def _forward(self, input, target):
+        def _inputs(self, input, target):
             seen.append(np.array(input, copy=True))
-            return super()._forward(input, target)
+            return super()._inputs(input, target)
 
     assert nl.gradcheck(Spy(), x, y)
     # one forward for backward, five per coordinate, one to leave the loss at x
@@ -195,8 +203,8 @@ def test_numerical_gradient_is_the_derivative_and_restores_x():
 
 def test_a_backward_that_ignores_grad_output_is_told_so(logits_case):
     class Forgetful(nl.BCEWithLogitsLoss):
-        def _backward(self, record, dl):
-            return super()._backward(record, 1.0)
+        def _gradient(self, record, dl):
+            return super()._gradient(record, 1.0)
 
     result = nl.gradcheck(Forgetful(reduction="none"), *logits_case)
     assert not result
@@ -205,8 +213,157 @@ def test_a_backward_that_ignores_grad_output_is_told_so(logits_case):
 
 def test_a_gradient_of_the_wrong_shape_is_a_clear_failure(logits_case):
     class Flat(nl.BCEWithLogitsLoss):
-        def _backward(self, record, dl):
-            return super()._backward(record, dl).reshape(-1)
+        def _gradient(self, record, dl):
+            return super()._gradient(record, dl).reshape(-1)
 
     result = nl.gradcheck(Flat(), *logits_case)
     assert not result and "has shape (12,)" in str(result) and "expected the shape" in str(result)
+
+
+# -- inputs with a domain: BCELoss's probabilities in [0, 1] (issue 17, item 7) -------------
+class DeclaredBCE(nl.BCELoss):
+    """BCELoss with its domain declared, as the checker reads it."""
+
+    domain = {"input": (0.0, 1.0)}
+
+
+EDGE = [0.0, 1.0]
+NEAR_EDGE = [1e-300, 1e-12, 1e-5, 2e-4, 1 - 2e-4, 1 - 1e-5, 1 - 1e-12, np.nextafter(1.0, 0)]
+probabilities = st.one_of(
+    st.sampled_from(EDGE + NEAR_EDGE), st.floats(0.0, 1.0, allow_subnormal=False)
+)
+
+
+@given(
+    st.lists(probabilities, min_size=1, max_size=6),
+    st.data(),
+    st.sampled_from([nl.BCELoss, DeclaredBCE]),
+    st.sampled_from(["mean", "sum", "none"]),
+)
+def test_bce_anywhere_in_its_domain_is_checked_never_raised(ps, data, cls, reduction):
+    """Every probability in [0, 1], the edges and their neighbours included, with the
+    domain declared or found from the loss's own error: gradcheck returns, every point off
+    the edges passes, and only a point on an edge may be reported as "boundary"."""
+    p = np.array(ps)
+    y = np.array(
+        data.draw(st.lists(st.sampled_from([0.0, 1.0, 0.3]), min_size=p.size, max_size=p.size))
+    )
+    p_before = p.copy()
+    result = nl.gradcheck(cls(reduction=reduction), p, y)
+    assert result, str(result)
+    assert result.checked == p.size
+    for b in result.boundaries:
+        assert min(p[b.index], 1 - p[b.index]) < ON_EDGE
+    np.testing.assert_array_equal(p, p_before)
+
+
+def test_near_the_edge_a_wrong_gradient_still_fails():
+    """The shorter step near an edge keeps the checker's teeth: one entry off by 1e-6."""
+    p, y = np.array([1e-5, 1 - 1e-5, 0.5]), np.array([1.0, 0.0, 1.0])
+    for index in range(3):
+        for cls in (nl.BCELoss, DeclaredBCE):
+            assert not nl.gradcheck(broken(cls, "one entry off by 1e-6", index)(), p, y)
+
+
+def test_on_the_edge_a_one_sided_slope_is_checked_inward():
+    """At p = 0 with y = 0 (l = -log(1 - p)) and p = 1 with y = 1 the loss is smooth on
+    the inside: the inward one-sided slope must match, and a wrong value fails there."""
+    p, y = np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    result = nl.gradcheck(nl.BCELoss(), p, y)
+    assert result and not result.boundaries and result.checked == 2
+    assert not nl.gradcheck(broken(nl.BCELoss, "sign flip")(), p, y)
+
+
+class OnlyAtOne:
+    """A loss defined at x = 1 alone: forward refuses any other value (written without
+    the Loss base, as a duck-typed loss the checker also takes)."""
+
+    inputs = ("input",)
+    differentiable = ("input",)
+
+    def forward(self, input):
+        self.x = np.asarray(input, float)
+        if np.any(self.x != 1):
+            raise ValueError("input: expected 1")
+        return float(self.x.sum())
+
+    def backward(self, grad_output=None):
+        return (1.0 if grad_output is None else grad_output) * np.ones_like(self.x)
+
+
+def test_a_point_the_loss_refuses_on_both_sides_fails_not_raises():
+    result = nl.gradcheck(OnlyAtOne(), np.array([1.0]))
+    assert not result and len(result.failures) == 1
+
+
+class Scale(Layer):
+    """y = w x with one weight; forward raises RuntimeError (not a domain's ValueError)
+    once w passes `limit`, as a student's bug might."""
+
+    def __init__(self, w, limit):
+        self.weight, self.limit = Parameter(np.array([w]), "weight"), limit
+
+    def named_parameters(self):
+        return [("weight", self.weight)]
+
+    def _forward(self, x):
+        w = self.weight.checked()
+        if w[0] > self.limit:
+            raise RuntimeError("boom")
+        return w * x, x
+
+    def _backward(self, x, g):
+        self.weight.grad += (g * x).sum(keepdims=True).reshape(1)
+        return g * self.weight.data
+
+
+def test_a_forward_raising_mid_check_leaves_the_parameters_as_they_were():
+    layer = Scale(1.0, limit=1.0 + 1.5 * 2.0**-13)  # raises at w + 2h, after w + h ran
+    before = layer.weight.data.copy()
+    with pytest.raises(RuntimeError, match="boom"):
+        nl.gradcheck(layer, np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(layer.weight.data, before)
+
+
+class BoundedScale(Scale):
+    """The same layer whose weight must stay <= limit, refused with a ValueError."""
+
+    def _forward(self, x):
+        if self.weight.checked()[0] > self.limit:
+            raise ValueError("weight: expected at most the limit")
+        return super()._forward(x)
+
+
+@pytest.mark.parametrize("w", [1.0, 1.0 - 1e-6, 1.0 - 2.0**-13])
+def test_a_parameter_near_its_domains_edge_is_checked_and_restored(w):
+    layer = BoundedScale(w, limit=1.0)
+    before = layer.weight.data.copy()
+    result = nl.gradcheck(layer, np.array([2.0, 3.0]))
+    assert result and not result.boundaries, str(result)
+    np.testing.assert_array_equal(layer.weight.data, before)
+
+
+# -- misuse of the checker: clear TypeErrors (issue 17, item 11) ------------------------------
+MISUSE = {
+    "a-class": (lambda: nl.gradcheck(nl.CrossEntropyLoss), r"got the class CrossEntropyLoss"),
+    "no-inputs": (
+        lambda: nl.gradcheck(nl.CrossEntropyLoss()),
+        r"inputs: expected 2 input\(s\) for CrossEntropyLoss.forward \(input, target\); got 0",
+    ),
+    "too-many": (
+        lambda: nl.gradcheck(nl.MSELoss(), [1.0], [1.0], [1.0]),
+        r"expected 2 input\(s\) .*; got 3",
+    ),
+    "layer-no-input": (lambda: nl.gradcheck(ReLU()), r"expected 1 input\(s\) for ReLU"),
+    "not-a-loss": (lambda: nl.gradcheck(np.sum, [1.0]), r"expected a loss or layer .*got"),
+    "no-inputs-attribute": (
+        lambda: nl.gradcheck(type("Duck", (), {"forward": print, "backward": print})(), [1.0]),
+        r"Duck.inputs",
+    ),
+}
+
+
+@pytest.mark.parametrize("call, message", MISUSE.values(), ids=MISUSE.keys())
+def test_misuse_is_a_clear_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()

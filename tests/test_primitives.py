@@ -108,18 +108,16 @@ def test_softmax_parts_are_the_pieces_of_logsumexp_and_softmax(rng):
     m, leader, exps, rest = nl.softmax_parts(z, axis=1)
     np.testing.assert_array_equal(m, z.max(axis=1, keepdims=True))
     np.testing.assert_array_equal(leader, z.argmax(axis=1)[:, None])
-    assert np.all(np.take_along_axis(exps, leader, axis=1) == 0)  # the leader is left out
-    np.testing.assert_allclose(rest, exps.sum(axis=1, keepdims=True), rtol=1e-15)
-    # sum_k e^z_k = e^m (1 + rest), and softmax = e^(z - m) / (1 + rest) with the leader's 1
+    assert np.all(np.take_along_axis(exps, leader, axis=1) == 1)  # the leader's e^0
+    np.testing.assert_allclose(rest, exps.sum(axis=1, keepdims=True) - 1, rtol=1e-14)
+    # sum_k e^z_k = e^m (1 + rest), and softmax = e^(z - m) / (1 + rest)
     np.testing.assert_allclose(m[:, 0] + np.log1p(rest[:, 0]), nl.logsumexp(z, axis=1))
-    p = exps.copy()
-    np.put_along_axis(p, leader, 1.0, axis=1)
-    np.testing.assert_allclose(p / (1 + rest), nl.softmax(z, axis=1), rtol=1e-15)
+    np.testing.assert_allclose(exps / (1 + rest), nl.softmax(z, axis=1), rtol=1e-15)
 
 
 def test_softmax_parts_keep_the_tail_of_a_dominant_leader():
     _, _, exps, rest = nl.softmax_parts(np.array([[40.0, 0.0]]), axis=1)
-    assert rest[0, 0] == np.exp(-40.0) and exps[0, 0] == 0.0
+    assert rest[0, 0] == np.exp(-40.0) and exps[0, 0] == 1.0  # the leader's 1 not in rest
     assert np.log1p(rest[0, 0]) > 0  # where log(sum) would round 1 + e^-40 to 1
 
 

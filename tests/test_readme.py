@@ -137,7 +137,7 @@ def test_the_map_has_the_lessons_numbers_in_its_commands(capsys):
         ("2.1.2", ["0.10536", "0.59784", "2.30259"]),  # -ln 0.9, -ln 0.55, -ln 0.1
         ("3.1.1", ["0.41703"]),  # -ln softmax([2, 1, 0.1])_0
         ("3.3", ["[[0.925, 0.025, 0.025, 0.025]]"]),  # the smoothed one-hot
-        ("2.2.1", ["['safe', 'too close', 'wrong']"]),  # the three zones
+        ("2.2.1", ["[-1. ,  0.5,  2. ]", "[False,  True,  True]"]),  # margin - u; the zones
     ):
         assert main(shlex.split(rows[section])[1:]) == 0
         out = capsys.readouterr().out

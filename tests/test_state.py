@@ -85,13 +85,20 @@ def _per_row(g, grad):
 def test_forward_keeps_one_record_and_changes_nothing_else(cls):
     for loss, inputs, _ in every_case(cls):
         before = {k: v for k, v in vars(loss).items() if k not in ("_record", "_last")}
-        loss(*inputs)
+        loss(*inputs)  # small inputs: the reading path, whose record is the Parts
+        assert type(loss._record) is cls.Parts  # the loss's own, named parts
+        parts = loss._record
+        values = [None if v is None else np.array(v, copy=True) for v in parts]
         loss.backward()
         after = {k: v for k, v in vars(loss).items() if k not in ("_record", "_last")}
         assert before.keys() == after.keys()
         for k in before:
             assert before[k] is after[k], f"{cls.__name__}.{k} changed in forward/backward"
-        assert type(loss._record) is cls.Record  # the loss's own, named record
+        assert loss._record is parts  # backward reads the parts and changes nothing
+        for name, v, kept in zip(parts._fields, parts, values, strict=True):
+            assert (v is None) == (kept is None), name
+            if v is not None:
+                np.testing.assert_array_equal(v, kept, err_msg=f"{cls.__name__}: {name}")
 
 
 @pytest.mark.parametrize("cls", LOSSES, ids=ids)

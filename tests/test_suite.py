@@ -73,8 +73,8 @@ def test_every_option_combination_passes(cls):
 
 def test_a_new_exported_loss_joins_the_suite_and_its_failure_fails_it(monkeypatch, capsys):
     class DoubledMSE(nl.MSELoss):
-        def _backward(self, r, dl):
-            return 2 * super()._backward(r, dl)
+        def _gradient(self, r, dl):
+            return 2 * super()._gradient(r, dl)
 
     monkeypatch.setattr(nl, "DoubledMSE", DoubledMSE, raising=False)
     monkeypatch.setattr(nl, "__all__", [*nl.__all__, "DoubledMSE"])
@@ -123,34 +123,39 @@ from numloss.gradcheck.cases import Cases
 class StudentHinge(nl.Loss):
     """max(0, margin - y f), labels -1/+1."""
 
-    class Record(NamedTuple):
-        y: np.ndarray
-        inside: np.ndarray
+    class Parts(NamedTuple):
+        y: np.ndarray  # the labels
+        u: np.ndarray  # the margin y f
+        inside: np.ndarray  # [u < margin]
 
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
         self.margin = margin
 
-    def _forward(self, input, target):
-        f, y = np.asarray(input, float), np.asarray(target, float)
-        u = y * f
-        return np.maximum(self.margin - u, 0), self.Record(y, u < self.margin)
+    def _parts(self, x):
+        u = x.target * x.input
+        return self.Parts(x.target, u, u < self.margin)
 
-    def _backward(self, r, dl):
+    def _losses(self, r):
+        return np.maximum(self.margin - r.u, 0)
+
+    def _gradient(self, r, dl):
         return np.where(r.inside, -r.y, 0) * dl{broken}
 
 
 class MSELoss(nl.Loss):
     """A student's own MSELoss: no CASES row, so numloss's MSELoss row is used."""
 
-    class Record(NamedTuple):
-        diff: np.ndarray
+    class Parts(NamedTuple):
+        diff: np.ndarray  # x - y
 
-    def _forward(self, input, target):
-        diff = np.asarray(input, float) - np.asarray(target, float)
-        return diff * diff, self.Record(diff)
+    def _parts(self, x):
+        return self.Parts(x.input - x.target)
 
-    def _backward(self, r, dl):
+    def _losses(self, r):
+        return r.diff * r.diff
+
+    def _gradient(self, r, dl):
         return 2 * r.diff * dl
 
 

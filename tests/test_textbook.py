@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import re
 import zlib
 
 import mpmath
@@ -403,3 +404,48 @@ def test_the_swap_keeps_d_a_n_on_a_tie_as_the_class_does():
     # (swapped, they would be g(a - pos) = [-1, 0] and g(pos - neg) = [1, 0])
     np.testing.assert_array_equal(grads[0], [[0.0, 0.0]])
     np.testing.assert_array_equal(grads[2], [[-1.0, 0.0]])
+
+
+def test_the_lessons_forms_agree_with_the_classes_on_the_lessons_numbers():
+    """lesson_cross_entropy on the logits of 3.1.3 and 3.2, lesson_bce on the spam models
+    A, B, C of 2.1.2, lesson_hinge on the three zones of 2.2.1."""
+    z, y = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.0]]), np.array([0, 1])
+    loss, grad = tb.lesson_cross_entropy(z, y)
+    ce = nl.CrossEntropyLoss(reduction="none")
+    np.testing.assert_allclose(loss, ce(z, y), rtol=1e-14)
+    np.testing.assert_allclose(grad, ce.backward(np.ones(2)), rtol=1e-13, atol=1e-16)
+    assert round(float(loss[0]), 3) == 0.417
+    p, t = np.array([0.9, 0.55, 0.1]), np.ones(3)
+    loss, grad = tb.lesson_bce(p, t)
+    bce = nl.BCELoss(reduction="none")
+    np.testing.assert_allclose(loss, bce(p, t), rtol=1e-14)
+    np.testing.assert_allclose(grad, bce.backward(np.ones(3)), rtol=1e-14)
+    f, s = np.array([2.0, 0.5, -1.0]), np.ones(3)
+    loss, grad = tb.lesson_hinge(f, s)
+    hinge = nl.HingeLoss(reduction="none")
+    np.testing.assert_array_equal(loss, hinge(f, s))
+    np.testing.assert_array_equal(grad, hinge.backward(np.ones(3)))
+
+
+def test_the_lessons_cross_entropy_loses_the_tail_the_class_keeps():
+    """At a lead of 40 the lesson's form rounds p_y to 1: loss 0 and gradient 0, where the
+    true loss is e^-40 = 4.25e-18 (mpmath) and the class keeps it."""
+    z, y = np.array([[40.0, 0.0]]), np.array([0])
+    loss, grad = tb.lesson_cross_entropy(z, y)
+    assert loss[0] == 0 and grad[0, 0] == 0
+    true = float(mpmath.log1p(mpmath.exp(-40)))
+    ce = nl.CrossEntropyLoss(reduction="none")
+    assert abs(float(ce(z, y)[0]) - true) <= 1e-13 * true
+    assert abs(float(ce.backward(np.ones(1))[0, 0]) + true) <= 1e-13 * true
+
+
+@pytest.mark.parametrize("cls", nl.gradcheck.suite.exported_losses(), ids=lambda c: c.__name__)
+def test_each_class_names_its_textbook_form_and_a_test_that_exists(cls):
+    """Right after its formula, each class's docstring points to its textbook function and
+    to the test that shows where the two part (or agree): both must exist."""
+    doc = " ".join(inspect.getdoc(cls).split())
+    named = re.search(r"Textbook form: `numloss\.textbook\.(\w+)`", doc)
+    assert named and hasattr(tb, named.group(1)), cls.__name__
+    assert doc.index("Textbook form") < doc.index("Gradient"), cls.__name__
+    for test in re.findall(r"tests/test_textbook\.py::(\w+)", doc):
+        assert test in globals(), f"{cls.__name__} names {test}, which is not a test here"

@@ -6,8 +6,11 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 from conftest import frozen
+from hypothesis import given
+from hypothesis import strategies as st
 
 import numloss as nl
+from numloss import BadInputError
 from numloss.train import (
     SGD,
     History,
@@ -596,7 +599,7 @@ BAD = {
     "sequential-shared": (
         lambda: (lambda r: Sequential(r, Linear(2, 2), r))(ReLU()),
         ValueError,
-        r"layers\[2\]: .*got the object of layers\[0\] again",
+        r"layers\[2\]: .*got ReLU at '2', the object at '0' again",
     ),
     "sgd-lr-0": (
         lambda: SGD(Linear(2, 1).parameters(), lr=0),
@@ -717,3 +720,177 @@ BAD = {
 def test_bad_input_names_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# -- a layer or Parameter in two places: nested Sequentials, tied weights -------------------
+WIDTH = 3  # every Linear of the trees below is WIDTH -> WIDTH, so any nesting composes
+
+
+class Node:
+    """A place in a tree of Sequentials: a leaf ("linear", "tanh") or a list of nodes."""
+
+    def __init__(self, spec):
+        self.kind = spec if isinstance(spec, str) else "sequential"
+        self.children = [] if isinstance(spec, str) else [Node(c) for c in spec]
+
+    def places(self, path=()):
+        """(path, node) for this node and every node inside, depth first."""
+        yield path, self
+        for i, child in enumerate(self.children):
+            yield from child.places((*path, i))
+
+
+def build(node, made=None):
+    """The layers of a tree of Nodes; a Node placed twice becomes one object placed twice."""
+    made = {} if made is None else made
+    if id(node) not in made:
+        if node.kind == "linear":
+            made[id(node)] = Linear(WIDTH, WIDTH, seed=len(made))
+        elif node.kind == "tanh":
+            made[id(node)] = Tanh()
+        else:
+            made[id(node)] = Sequential(*(build(c, made) for c in node.children))
+    return made[id(node)]
+
+
+leaves = st.sampled_from(["linear", "tanh"])
+trees = st.lists(
+    st.recursive(leaves, lambda inner: st.lists(inner, min_size=1, max_size=3), max_leaves=6),
+    min_size=1,
+    max_size=4,
+).map(Node)
+
+
+@given(trees, st.data())
+def test_a_layer_placed_twice_at_any_depth_is_an_error_naming_it(tree, data):
+    """Any node (a layer, or a whole Sequential) placed again in any Sequential outside it:
+    the construction fails with an error naming the object's type and both places."""
+    places = list(tree.places())[1:]  # every node but the root
+    _, reused = data.draw(st.sampled_from(places))
+    inside_reused = {id(n) for _, n in reused.places()}
+    hosts = [n for _, n in tree.places() if n.kind == "sequential" and id(n) not in inside_reused]
+    host = data.draw(st.sampled_from(hosts))
+    host.children.insert(data.draw(st.integers(0, len(host.children))), reused)
+    name = {"linear": "Linear", "tanh": "Tanh", "sequential": "Sequential"}[reused.kind]
+    with pytest.raises(
+        BadInputError, match=rf"got {name} at '[\d.]+', the object at '[\d.]+' again"
+    ):
+        build(tree)
+
+
+@given(trees)
+def test_a_tree_of_distinct_layers_passes_gradcheck(tree):
+    model = build(tree)
+    x = np.random.default_rng(0).normal(size=(2, WIDTH))
+    assert_passes(nl.gradcheck(model, x))
+
+
+class Twice(Layer):
+    """A student's own layer that runs `inner` (which the Sequential cannot see into)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def _forward(self, x):
+        return self.inner.forward(x), self.Record()
+
+    def _backward(self, r, g):
+        return self.inner.backward(g)
+
+
+HIDDEN_REUSE = {
+    "hidden-then-seen": lambda a: Sequential(Twice(a), a),
+    "seen-then-hidden": lambda a: Sequential(a, Tanh(), Twice(a)),
+    "hidden-then-nested": lambda a: Sequential(Twice(a), Sequential(Tanh(), Sequential(a))),
+    "nested-then-hidden": lambda a: Sequential(Sequential(a), Twice(a)),
+}
+
+
+@pytest.mark.parametrize("make", HIDDEN_REUSE.values(), ids=HIDDEN_REUSE.keys())
+def test_a_layer_reused_inside_a_layer_of_ones_own_is_an_error_at_forward(make):
+    model = make(Linear(WIDTH, WIDTH, seed=0))
+    with pytest.raises(
+        BadInputError, match=r"expected each layer to run once.*Linear at '[\d.]+' ran 2"
+    ):
+        model(np.ones((2, WIDTH)))
+
+
+@given(trees, st.data())
+def test_tied_parameters_are_listed_once_and_stepped_once(tree, data):
+    """Any Linear layers of a tree made to share one weight Parameter: parameters() and
+    named_parameters() list it once (at its first name), and two SGD steps with momentum
+    and weight decay move it as torch.optim.SGD moves one parameter."""
+    model = build(tree)
+    linears = [layer for _, layer in _with_paths_of(model) if isinstance(layer, Linear)]
+    if len(linears) < 2:
+        return
+    tied = data.draw(st.lists(st.sampled_from(linears), min_size=2, unique_by=id))
+    for layer in tied[1:]:
+        layer.weight = tied[0].weight  # tied weights: one Parameter in several layers
+    named = model.named_parameters()
+    params = model.parameters()
+    assert [p for _, p in named] == params
+    assert len({id(p) for p in params}) == len(params)  # each once
+    all_listed = [p for layer in linears for p in layer.parameters()]
+    assert {id(p) for p in params} == {id(p) for p in all_listed}
+    rng = np.random.default_rng(1)
+    start = [p.data.copy() for p in params]
+    grads = [[rng.normal(size=p.shape) for p in params] for _ in range(2)]
+    expected = pytorch_sgd(start, grads, 0.1, 0.9, 0.01)
+    opt = SGD(params, lr=0.1, momentum=0.9, weight_decay=0.01)
+    for step_grads in grads:
+        opt.zero_grad()
+        for p, g in zip(params, step_grads, strict=True):
+            p.grad += g
+        opt.step()
+    for p, want in zip(params, expected[-1], strict=True):
+        np.testing.assert_array_equal(p.data, want)
+
+
+def _with_paths_of(model):
+    from numloss.train import _with_paths
+
+    return list(_with_paths(model, ""))
+
+
+def test_fit_steps_a_tied_weight_once():
+    """One full-batch epoch of fit: the tied weight moves by lr times its gradient, the
+    sum of both layers' contributions (checked by finite differences), once."""
+    first, second = Linear(2, 2, seed=0), Linear(2, 2, seed=1)
+    second.weight = first.weight
+    model = Sequential(first, Tanh(), second)
+    X, y = np.random.default_rng(0).normal(size=(6, 2)), np.arange(6) % 2
+    loss = nl.CrossEntropyLoss()
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    assert_passes(nl.gradcheck(WithLoss(model, loss), X, y))  # the summed gradient is right
+    model.zero_grad()
+    loss(model(X), y)
+    model.backward(loss.backward())
+    want = first.weight.data - 0.5 * first.weight.grad
+    fit(model, loss, X, y, epochs=1, lr=0.5, quiet=True)
+    np.testing.assert_array_equal(first.weight.data, want)
+    assert second.weight.data is first.weight.data
+
+
+def test_sgd_rejects_a_parameter_listed_twice():
+    p = Parameter(np.ones(2))
+    with pytest.raises(
+        BadInputError, match=r"parameters\[2\]: expected each Parameter once.*parameters\[0\]"
+    ):
+        SGD([p, Parameter(np.ones(1)), p], lr=0.1)
+
+
+class OwnForward(Layer):
+    """A student's layer that overrides forward itself (so it counts no forwards)."""
+
+    def forward(self, input):
+        self._x = np.asarray(input, float)
+        return 2 * self._x
+
+    def backward(self, grad_output):
+        return 2 * np.asarray(grad_output, float)
+
+
+def test_a_layer_with_its_own_forward_is_not_taken_for_a_reused_one():
+    model = Sequential(Linear(WIDTH, WIDTH, seed=0), OwnForward(), Tanh())
+    assert_passes(nl.gradcheck(model, np.ones((2, WIDTH))))

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from numloss import _validate as v
 
@@ -141,3 +143,71 @@ def test_boolean_one_hot_rows_are_caught_and_indices_pass():
     v.check_not_one_hot("target", np.eye(3)[:2], (2, 3), takes_probabilities=True)  # floats
     with pytest.raises(v.BadTypeError, match=r"got bool of the input's shape \(2, 3\)"):
         v.check_not_one_hot("target", np.eye(3, dtype=bool)[:2], (2, 3), takes_probabilities=False)
+
+
+# -- class-index targets of every integer dtype (issue 17, item 8) -------------------------
+INTEGER_DTYPES = [  # every signed and unsigned integer type, the C names too (longlong is
+    # a type of its own beside int64 on Linux)
+    np.dtype(t)
+    for t in (np.int8, np.int16, np.int32, np.int64, np.intc, np.longlong)
+    + (np.uint8, np.uint16, np.uint32, np.uint64, np.uintc, np.ulonglong, np.uintp)
+]
+
+
+def _index_loss(name, ignore, weight, reduction):
+    """One of the three losses of class-index targets, with the drawn options."""
+    import numloss as nl
+
+    if name == "MultiMarginLoss":
+        return nl.MultiMarginLoss(weight=weight, reduction=reduction)
+    ignore_index = -100 if ignore is None else ignore
+    return getattr(nl, name)(weight=weight, ignore_index=ignore_index, reduction=reduction)
+
+
+@given(
+    st.sampled_from(INTEGER_DTYPES),
+    st.sampled_from(["CrossEntropyLoss", "NLLLoss", "MultiMarginLoss"]),
+    st.integers(1, 6),  # N
+    st.integers(2, 5),  # C
+    st.booleans(),  # a class weight
+    st.sampled_from(["mean", "sum", "none"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_every_integer_dtype_gives_the_int64_loss_and_gradient(
+    dtype, name, N, C, weighted, reduction, seed
+):
+    """Targets of every signed and unsigned dtype (uint64 crashed CrossEntropyLoss and
+    MultiMarginLoss with a raw IndexError): the same loss and gradient, bit for bit, as the
+    same targets in int64, with an ignore_index the dtype can hold; the target unchanged."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 2, (N, C))
+    x = z - np.log(np.exp(z).sum(axis=1, keepdims=True)) if name == "NLLLoss" else z
+    labels = rng.integers(0, C, N)
+    ignore = int(labels[0]) if name != "MultiMarginLoss" and rng.random() < 0.5 else None
+    weight = rng.uniform(0.5, 2, C) if weighted else None
+    target = labels.astype(dtype)
+    target.setflags(write=False)
+    upstream = rng.normal(size=N) if reduction == "none" else None
+
+    want_loss = _index_loss(name, ignore, weight, reduction)
+    want = want_loss(x, labels.astype(np.int64))
+    want_grad = want_loss.backward(upstream)
+    loss = _index_loss(name, ignore, weight, reduction)
+    got = loss(x, target)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(loss.backward(upstream), want_grad)
+    assert target.dtype == dtype and np.array_equal(target, labels)
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES, ids=str)
+def test_as_intp_makes_every_integer_dtype_intp_and_names_a_value_beyond_it(dtype):
+    y = np.array([0, 1, 2], dtype)
+    got = v.as_index_array("target", y)
+    assert got.dtype == np.intp and got.tolist() == [0, 1, 2]
+    assert y.dtype == dtype  # the caller's array is left as it was
+    assert v.check_class_indices("target", y, 3).dtype == np.intp
+    if dtype == np.uint64:
+        with pytest.raises(
+            v.BadInputError, match=r"target: .*got 18446744073709551615 at index \(1,\)"
+        ):
+            v.as_index_array("target", np.array([0, 2**64 - 1], np.uint64))

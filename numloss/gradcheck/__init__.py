@@ -6,7 +6,10 @@
 (see `numloss.gradcheck.suite`).
 """
 
+from .._modules import make_callable
 from . import checker
 from .checker import *  # noqa: F403 (the checker's public names, listed in its __all__)
 
 __all__ = checker.__all__
+
+make_callable(__name__)  # nl.gradcheck(loss, ...) calls gradcheck; the import, the package

@@ -39,6 +39,7 @@ import importlib.util
 import os
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,19 +84,58 @@ def _describe(options: dict) -> str:
 
 
 def _import(name: str):
-    """A module by name (looked up from the current directory too) or by file path."""
-    if name.endswith(".py") or os.sep in name:
-        path = Path(name)
+    """A module by name (looked up from the current directory too) or by .py file path.
+
+    Every way it can fail is an ImportError of one line (the command prints it and exits
+    with status 2): no such file, a file that is not .py, a syntax error, or an error
+    raised while the module runs (with its line). A file's own folder goes first on the
+    path, as ``python file.py`` puts it, so that its ``from helpers import ...`` works.
+    """
+    path = Path(name)
+    if name.endswith(".py") or os.sep in name or path.is_file():  # a path, not a name
+        if path.is_dir():
+            raise ImportError(f"--module {name}: is a folder; expected a .py file")
         if not path.is_file():
-            raise ImportError(f"--module: no file {name}")
+            raise ImportError(f"--module {name}: no such file")
+        if path.suffix != ".py":
+            kind = f"a {path.suffix} file" if path.suffix else "a file without .py"
+            raise ImportError(f"--module {name}: expected a .py file; got {kind}")
+        folder = str(path.resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module  # so that its classes can be pickled and repr'd
-        spec.loader.exec_module(module)
+        try:
+            _run_module(name, lambda: spec.loader.exec_module(module))
+        except ImportError:
+            del sys.modules[path.stem]
+            raise
         return module
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
-    return importlib.import_module(name)
+    return _run_module(name, lambda: importlib.import_module(name))
+
+
+def _run_module(name: str, run):
+    """run(), with what the student's module raised said in one line (an ImportError)."""
+    try:
+        return run()
+    except SyntaxError as err:  # where, and what: Python's own words
+        where = (
+            f"{Path(err.filename).name}, line {err.lineno}"
+            if err.filename
+            else f"line {err.lineno}"
+        )
+        raise ImportError(f"--module {name}: a syntax error at {where}: {err.msg}") from None
+    except ModuleNotFoundError as err:
+        raise ImportError(f"--module {name}: {err}") from None
+    except Exception as err:  # noqa: BLE001 - any error of the student's module, named
+        frames = traceback.extract_tb(err.__traceback__)
+        line = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+        raise ImportError(
+            f"--module {name}: importing it raised {type(err).__name__}: {err}{line}"
+        ) from None
 
 
 def module_losses(name: str) -> tuple[list[type[Loss]], dict[str, Cases]]:

@@ -8,7 +8,7 @@ N elements behind: BCE with logits on 10^7 float64 numbers made six 80 MB tempor
 read each from memory again. Run on a block of rows of about `BLOCK_BYTES` at a time, the
 same steps find the block still in the core's cache (2 MB of L2 here) and leave temporaries
 of the block's size. The code of a step does not change: it is written once, for a block
-of rows, and `for_blocks` or `blockwise` runs it over the whole input. Each row is
+of rows, and `for_blocks` runs it over the whole input. Each row is
 computed by the same operations in any block, so the result does not depend on the
 block size: it is the same, bit for bit, as one whole-array pass.
 
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -56,7 +57,6 @@ __all__ = [
     "THREADS_MIN_BYTES",
     "THREADS_MIN_ROW_BYTES",
     "THREAD_BLOCK_FACTOR",
-    "blockwise",
     "class_gather",
     "class_max",
     "class_put",
@@ -99,22 +99,32 @@ THREAD_BLOCK_FACTOR = 4
 with 1 MB blocks, to 0.66 with 4 MB ones)."""
 
 _threads = 1
-_pool: ThreadPoolExecutor | None = None
+_pool: ThreadPoolExecutor | None = None  # the pool of `_threads` workers, made on first need
+_users: dict[ThreadPoolExecutor, int] = {}  # pool -> `for_blocks` calls running on it
+_lock = threading.Lock()  # guards the three above
 
 
 def set_num_threads(n: int) -> None:
     """Run the blocks of large inputs on `n` threads (1: the caller's thread only).
 
     Results do not depend on `n`. Like ``torch.set_num_threads``, it is a setting of the
-    process: every loss uses it from the next call on.
+    process: every loss uses it from the next call on. A call already running on the old
+    pool finishes on it: the old pool is shut down only when its last user is done
+    (shutting it down under a running call made that call fail).
     """
     global _threads, _pool
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n: expected a positive integer number of threads; got {n!r}")
-    if _pool is not None and n != _threads:
-        _pool.shutdown(wait=True)
-        _pool = None
-    _threads = int(n)
+    retired = None
+    with _lock:
+        if _pool is not None and n != _threads:
+            # the next call makes a pool of n; the old one goes once no call uses it
+            retired, _pool = _pool, None
+            if retired in _users:
+                retired = None  # its last user shuts it down (`_release_pool`)
+        _threads = int(n)
+    if retired is not None:
+        retired.shutdown(wait=False)  # idle: its workers just exit
 
 
 def get_num_threads() -> int:
@@ -159,39 +169,48 @@ def for_blocks(
     blocks = row_blocks(rows, row_bytes, block_bytes, threads)
     if threads == 1 or len(blocks) == 1:
         return [work(block) for block in blocks]
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="numloss")
     caller = np.geterr()  # NumPy's error handling is per thread: the workers take the caller's
 
     def in_callers_errstate(block: slice):
         with np.errstate(**caller):
             return work(block)
 
-    return list(_pool.map(in_callers_errstate, blocks))
+    pool = _acquire_pool()
+    try:
+        return list(pool.map(in_callers_errstate, blocks))
+    finally:
+        _release_pool(pool)
 
 
-def blockwise(f: Callable[..., np.ndarray], shape: tuple, dtype, *arrays) -> np.ndarray:
-    """``f(*arrays)``, of the given shape and dtype, computed a block of rows at a time.
+def _acquire_pool() -> ThreadPoolExecutor:
+    """The current pool (made now if there is none), counted as in use by one more call."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="numloss")
+        _users[_pool] = _users.get(_pool, 0) + 1
+        return _pool
 
-    Each argument is an array that broadcasts to `shape` (an element weight, a per-class
-    weight, an upstream gradient), a scalar, or None; `f` receives each array's block of
-    rows (a view; a float array of another dtype, such as a float64 weight for float32
-    inputs, cast to `dtype` a block at a time), the others as they are, and returns the
-    block of the result. So `f` is the element-wise formula as one would write it for the
-    whole array, computed in `dtype`, and its temporaries are the size of a block.
-    """
-    out = np.empty(shape, dtype=dtype)
-    if out.ndim == 0:  # a single number: one block, no rows to cut
-        out[()] = f(*arrays)
-        return out
-    full = [_broadcast(a, shape) for a in arrays]
 
-    def work(rows: slice) -> None:
-        out[rows] = f(*(a if _scalar(a) else _as(a[rows], out.dtype) for a in full))
+def _release_pool(pool: ThreadPoolExecutor) -> None:
+    """One call done with `pool`; the last user of a pool that `set_num_threads` replaced
+    shuts it down."""
+    with _lock:
+        _users[pool] -= 1
+        if _users[pool] == 0:
+            del _users[pool]
+        retired = pool not in _users and pool is not _pool
+    if retired:
+        pool.shutdown(wait=False)  # no call is using it: its workers just exit
 
-    for_blocks(work, shape[0], out[:1].nbytes)
-    return out
+
+def _forget_pool_in_child() -> None:
+    """After ``os.fork()``: the child has the parent's pool but none of its threads (a pool
+    whose workers are gone takes work and never does it: the child hung), and perhaps a lock
+    that a parent's thread held. It starts afresh, as PyTorch does: a new lock, no pool (the
+    next large call makes one), the same thread count."""
+    global _pool, _users, _lock
+    _pool, _users, _lock = None, {}, threading.Lock()
 
 
 def rows_of(value, rows: slice, n: int):
@@ -206,20 +225,6 @@ def rows_of(value, rows: slice, n: int):
     if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == n:
         return value[rows]
     return value
-
-
-def _scalar(a) -> bool:
-    return a is None or np.ndim(a) == 0
-
-
-def _as(block: np.ndarray, dtype) -> np.ndarray:
-    """A float block in `dtype` (a copy of the block only when it is of another float dtype)."""
-    return block.astype(dtype) if block.dtype.kind == "f" and block.dtype != dtype else block
-
-
-def _broadcast(a, shape: tuple):
-    """`a` as a view of `shape` (no copy), so that its rows line up with the output's."""
-    return a if _scalar(a) else np.broadcast_to(a, shape)
 
 
 # -- along the classes: dimension 1 of a block (nb, C, ...) -----------------------------------
@@ -311,3 +316,5 @@ def _configure_from_environment() -> None:
 
 
 _configure_from_environment()
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
