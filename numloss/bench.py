@@ -1,8 +1,11 @@
 """numloss's benchmark: forward + backward time and peak memory, beside the alternatives.
 
-    python -m numloss.bench              # the full run (several minutes), what `make bench` runs
-    python -m numloss.bench --quick      # tiny shapes, seconds: what the tests run (in build/)
+    python -m numloss.bench              # the full run (several minutes), in ./build/bench/
+    python -m numloss.bench --quick      # tiny shapes, seconds: in ./build/bench-quick/
     python -m numloss.bench --out DIR    # write DIR/bench_results.md, DIR/figures/bench_scaling.png
+
+Results go under the current folder, never into the installed package; `make bench` gives
+``--out examples`` to rewrite the repository's committed results.
 
 What is measured, for each row of the table of cases (`cases`):
 
@@ -50,7 +53,6 @@ from numloss.gradcheck.suite import exported_losses
 
 __all__ = ["Case", "Row", "cases", "main", "peak_memory", "time_interleaved"]
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COMPARATORS = ("textbook", "sklearn 1t", "sklearn 2t", "torch 1t", "torch 2t")
 
 
@@ -643,15 +645,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--out",
         type=Path,
-        help="where to write (default: examples/; with --quick, build/bench-quick/, so that "
-        "a quick run does not overwrite the committed results)",
+        help="where to write (default: build/bench/ in the current folder; with --quick, "
+        "build/bench-quick/); `make bench` writes the committed results with --out examples",
     )
     parser.add_argument(
         "--note", default="", help="a line for the Markdown, e.g. about the machine's load"
     )
     args = parser.parse_args(argv)
     if args.out is None:
-        args.out = EXAMPLES.parent / "build" / "bench-quick" if args.quick else EXAMPLES
+        args.out = Path("build") / ("bench-quick" if args.quick else "bench")
     return args
 
 

@@ -9,6 +9,7 @@ import importlib.util
 import io
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +197,24 @@ def test_time_interleaved_calls_each_run_in_turn():
 
 def test_every_exported_loss_has_an_input_maker():
     assert set(bench.INPUTS) == {cls.__name__ for cls in exported_losses()}
+
+
+def test_without_out_the_results_go_under_the_current_folder(tmp_path, monkeypatch, capsys):
+    """Never beside the package (site-packages/build/, site-packages/examples/ for an
+    installed copy; the repository's build/ and examples/ for this one)."""
+    import numloss
+
+    beside = Path(numloss.__file__).resolve().parent.parent
+
+    def stamps():  # every file the package's folder, build/ and examples/ hold, and its mtime
+        found = [beside / "numloss", beside / "build", beside / "examples"]
+        files = (p for d in found if d.is_dir() for p in d.rglob("*"))
+        return {p: p.stat().st_mtime_ns for p in files if "__pycache__" not in p.parts}
+
+    before = stamps()
+    monkeypatch.chdir(tmp_path)
+    bench.main(["--quick"])
+    assert (tmp_path / "build" / "bench-quick" / "bench_results.md").is_file()
+    assert (tmp_path / "build" / "bench-quick" / "figures" / "bench_scaling.png").is_file()
+    assert stamps() == before
+    assert bench.parse_arguments([]).out == Path("build", "bench")  # the full run's, relative
