@@ -754,9 +754,14 @@ def build(node, made=None):
     return made[id(node)]
 
 
+def _children(subtrees):
+    """A Sequential's children: one to three subtrees."""
+    return st.lists(subtrees, min_size=1, max_size=3)
+
+
 leaves = st.sampled_from(["linear", "tanh"])
 trees = st.lists(
-    st.recursive(leaves, lambda inner: st.lists(inner, min_size=1, max_size=3), max_leaves=6),
+    st.recursive(leaves, _children, max_leaves=6),
     min_size=1,
     max_size=4,
 ).map(Node)

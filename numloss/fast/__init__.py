@@ -19,9 +19,9 @@ Why the fast path pays, trick by trick
 --------------------------------------
 1. Blocks of rows (`numloss.fast.blocks`). A loss is a chain of NumPy steps; on a whole
    array each step is a pass over main memory and leaves a temporary of the input's size.
-   On a block of about 256 KB the next step finds the block still in the cache (2 MB of
+   On a block of about 256 KiB the next step finds the block still in the cache (2 MiB of
    L2 here), and the temporaries are the block's size: BCE with logits on 10^7 float64
-   numbers took six 80 MB temporaries on the whole array, and 69 ms in 256 KB blocks.
+   numbers took six 80 MB temporaries on the whole array, and 69 ms in 256 KiB blocks.
    Each row is computed by the same operations in any block, so the result does not
    depend on the block size.
 2. The record is the inputs. Between forward and backward the reading path keeps every
