@@ -3,8 +3,8 @@
 Each property runs over every loss `numloss.gradcheck.suite.exported_losses` finds (a
 loss exported later joins, and `test_every_exported_loss_has_inputs` fails until
 tests/loss_inputs.py can draw its inputs), every option combination of its gradcheck
-row, float32 and float64, batches of 1 to 5 rows of 2 to 5 columns, and magnitudes
-from 1e-8 to 1e4:
+row, float32 and float64, batches of 1 to 5 rows of 2 to 5 columns, magnitudes from
+1e-8 to 1e4, and both paths (the reading path, and the fast path forced: `path` below):
 
 - the loss is at least its known minimum (0, or the target's entropy for soft targets);
 - the gradient checker passes away from kinks;
@@ -47,6 +47,14 @@ import numloss as nl
 
 LOSSES = exported_losses()
 ULPS = 8  # roundings allowed per element summed
+
+
+@pytest.fixture(scope="module", params=["reading", "fast"], autouse=True)
+def path(request):
+    """Every property on both paths: the reading path every draw takes by size, and the
+    fast path (blocks of rows, the kernels) forced, so each guarantee holds for both."""
+    with nl.fast.path(request.param):
+        yield request.param
 
 
 def ids(cls):
