@@ -237,11 +237,12 @@ def _compare(ex: Exercise, case: Case, r: tuple, s: tuple):
         if b is None:
             continue
         a = np.asarray(a) if a is not None else None
-        if a is None or a.shape != b.shape or a.dtype != b.dtype:
-            got = "None" if a is None else f"shape {a.shape}, dtype {a.dtype}"
-            return i, "shape_dtype", (
-                f"{name}: yours has {got}; expected shape {b.shape}, dtype {b.dtype} "
-                f"(in \"{case.label}\")"
+        if a is None or a.shape != b.shape:
+            got = "None" if a is None else f"shape {a.shape}"
+            return i, "shape", f'{name}: yours has {got}; expected shape {b.shape} (in "{case.label}")'
+        if a.dtype != b.dtype:
+            return i, "dtype", (
+                f'{name}: yours has dtype {a.dtype}; expected {b.dtype} (in "{case.label}")'
             )
         bad = ~np.isfinite(a) & np.isfinite(b)
         if bad.any():
@@ -370,16 +371,25 @@ def check_class(cls, exercise, seed: int = 0, path: str | None = None) -> Result
                     outcomes.append(Outcome(case.label, case.group, True))
                     continue
                 i, kind, detail = bad
-                if kind in ("shape_dtype",):
+                if kind in ("shape", "dtype"):  # a wrong shape stops the check; a dtype is
+                    kind = "shape_dtype"  # named when nothing else is wrong
                     outcomes.append(Outcome(case.label, case.group, False, kind, [kind], detail))
-                    return _result(ex, path, outcomes, Diagnosis(
-                        kind, TITLES[kind], detail, _step(ex, kind), ex.where()))  # fmt: skip
+                    if bad[1] == "shape":
+                        return _result(ex, path, outcomes, Diagnosis(
+                            kind, TITLES[kind], detail, _step(ex, kind), ex.where()))  # fmt: skip
+                    failures.append((case, {kind: detail}, i, s, r))
+                    continue
                 kinds = {kind: detail} if kind else _kinds(ex, case, ref, r, dl, s, i)
                 if not kinds:
                     detail = dg.where_wrong(s[i], r[i], ex.outputs[i]) + f'\n  (in "{case.label}")'
                 outcomes.append(Outcome(case.label, case.group, False, None, list(kinds), detail))
                 failures.append((case, kinds, i, s, r))
     except _Stop as stop:
+        if stop.kind == "raised" and case.group == "option" and all(o.passed for o in outcomes):
+            names = ", ".join(case.option_names)  # plain checks pass; an option makes it raise
+            return _result(ex, path, outcomes, Diagnosis(
+                "option", f"{TITLES['option']} ({names})", stop.detail, _step(ex, "option"),
+                ex.where()))  # fmt: skip
         return _result(ex, path, outcomes, Diagnosis(
             stop.kind, TITLES[stop.kind], stop.detail, _step(ex, stop.kind), ex.where()))  # fmt: skip
     if not failures:
@@ -399,7 +409,10 @@ def _step(ex: Exercise, kind: str) -> str:
 
 def _diagnose(ex: Exercise, failures: list) -> Diagnosis:
     """One diagnosis from every failing check: the mistake all the plain failures share."""
-    core = [f for f in failures if f[0].group in ("plain", "upstream", "lesson")]
+    core = [
+        f for f in failures if f[0].group in ("plain", "upstream", "lesson")
+        and "shape_dtype" not in f[1]
+    ]  # fmt: skip
     if core:
         common = set(core[0][1])
         for f in core[1:]:
@@ -413,10 +426,11 @@ def _diagnose(ex: Exercise, failures: list) -> Diagnosis:
                              dg.where_wrong(s[i], r[i], ex.outputs[i]) + f'\n  (in "{case.label}")',
                              _step(ex, "wrong_entries"), ex.where())  # fmt: skip
         detail = next(f[1][kind] for f in core if kind in f[1])
-        if kind == "upstream" and "mean_forgotten" in core[0][1]:
-            detail += " (so the mean's 1/N is missing too)"
-        return Diagnosis(kind, TITLES[kind], detail, _step(ex, kind), ex.where())
-    options = [f for f in failures if f[0].group == "option"]
+        title = TITLES[kind]
+        if kind == "option":  # an option every check has (label_smoothing in ce-smoothing)
+            title = f"wrong with an option ({detail.split(':')[0]})"
+        return Diagnosis(kind, title, detail, _step(ex, kind), ex.where())
+    options = [f for f in failures if f[0].group == "option" and "shape_dtype" not in f[1]]
     if options:
         names = []
         for f in options:
@@ -429,7 +443,11 @@ def _diagnose(ex: Exercise, failures: list) -> Diagnosis:
         )
         return Diagnosis("option", f"{TITLES['option']} ({', '.join(names)})", detail,
                          _step(ex, "option"), ex.where())  # fmt: skip
+    failures.sort(key=lambda f: "shape_dtype" in f[1])  # a dtype last
     case, kinds, i, s, r = failures[0]
+    if "shape_dtype" in kinds:
+        return Diagnosis("shape_dtype", TITLES["shape_dtype"], kinds["shape_dtype"],
+                         _step(ex, "shape_dtype"), ex.where())  # fmt: skip
     if case.group == "extreme":
         return Diagnosis("unstable", TITLES["unstable"],
                          "at extreme inputs yours differs from the true gradient:\n"
