@@ -102,7 +102,9 @@ def moved_one_hot(student, truth, axis: int = 1):
     return found or None
 
 
-def where_wrong(student, truth, name: str = "gradient", shown: int = 5) -> str:
+def where_wrong(
+    student, truth, name: str = "gradient", shown: int = 5, labels=("yours", "true")
+) -> str:
     """Which entries differ and by how much, when no pattern fits."""
     s, t = np.asarray(student, dtype=np.float64), np.asarray(truth, dtype=np.float64)
     if s.shape != t.shape:
@@ -114,7 +116,7 @@ def where_wrong(student, truth, name: str = "gradient", shown: int = 5) -> str:
     lines = [f"{name}: {len(idx)} of {t.size} entries are wrong"]
     for i in idx[:shown]:
         i = tuple(int(k) for k in i)
-        lines.append(f"  {name}{list(i)}: yours {s[i]:.6g}, true {t[i]:.6g}")
+        lines.append(f"  {name}{list(i)}: {labels[0]} {s[i]:.6g}, {labels[1]} {t[i]:.6g}")
     if len(idx) > shown:
         lines.append(f"  ... and {len(idx) - shown} more")
     if t.ndim == 2 and len(idx) and len(set(int(k) for k in idx[:, 1])) == 1:
@@ -132,3 +134,59 @@ def ratio_is(student, truth, factor, rtol: float = 1e-5) -> bool:
     if not seen.any() or np.allclose(f[seen], 1.0):
         return False
     return close(s[seen], t[seen] / f[seen], rtol)
+
+
+def explain_mismatch(analytic, numeric, name: str = "input", x=None) -> str:
+    """What a wrong analytic gradient shows against the numeric one, in one or a few lines.
+
+    Used by `numloss.gradcheck` on a user's own loss, where no reference gradient is known:
+    the numeric gradient is the truth (to about 1e-9 relative, hence the looser match).
+    """
+    a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    rtol = 1e-5
+    head = f"backward's gradient for {name}"
+    labels = ("backward", "numeric")
+    if not np.isfinite(n).all() or a.shape != n.shape:
+        return where_wrong(a, n, name, labels=labels)
+    counts = {}
+    if x is not None and np.ndim(x) >= 1:
+        counts = {"N": np.shape(x)[0], "the number of elements": int(np.size(x))}
+        if np.ndim(x) == 2:
+            counts["C"] = np.shape(x)[1]
+    if close(a, -n, rtol):
+        return f"{head} is minus the true one: a sign is flipped (revisit each term's sign)"
+    c = constant_ratio(a, n, rtol)
+    if c is not None:
+        label = name_factor(c, counts)
+        why = (
+            "the mean's 1/N is missing" if label.startswith(("N", "the number"))
+            else "divided by N twice" if label.startswith("1/")
+            else "a constant factor: a 2 dropped from a square, a 1/C forgotten?"
+        )  # fmt: skip
+        return f"{head} is {label} times the true one: {why}"
+    if x is not None:
+        from ..primitives import sigmoid
+
+        s = sigmoid(np.asarray(x, dtype=np.float64))
+        if ratio_is(a, n, s * (1 - s), rtol):
+            return (
+                f"{head} is the true one divided by sigmoid(x) (1 - sigmoid(x)): a chain-rule "
+                "factor, the sigmoid's slope p (1 - p), is missing"
+            )
+    if a.ndim == 2:
+        moved = moved_one_hot(a, n)
+        if moved:
+            row, y, k = moved[0]
+            return (
+                f"{head}: the one-hot term sits at the wrong class (row {row}: at {k}, where "
+                f"the target's {y} wanted it)"
+            )
+        d = a - n
+        scale = max(np.abs(n).max(initial=0.0), 1e-300)
+        per_row = (np.abs(d) > 1e-5 * scale).sum(axis=1)
+        if per_row.max(initial=0) == 1 and (d[np.abs(d) > 1e-5 * scale] > 0).all():
+            return (
+                f"{head} is too large at one class per row (the target's): the one-hot term "
+                "(p - one-hot, not p) is missing"
+            )
+    return where_wrong(a, n, name, labels=labels)
