@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check")
     check.add_argument("file")
     check.add_argument("--json", action="store_true", help="a machine-readable result")
-    check.add_argument("--seed", type=int, default=0, help="another draw of the random checks")
+    check.add_argument("--draw", type=int, default=0, help="another draw of the random inputs")
     sol = sub.add_parser("solution")
     sol.add_argument("name")
     return parser
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
         elif args.action == "solution":
             print(solution(args.name), end="")
         else:
-            result = check_file(args.file, args.seed)
+            result = check_file(args.file, args.draw)
             if args.json:
                 print(json.dumps(result.as_dict(), indent=1))
             else:
