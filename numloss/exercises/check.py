@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import linecache
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -77,10 +78,8 @@ class Diagnosis:
     section: str
 
     def __str__(self) -> str:
-        return (
-            f"DIAGNOSIS: {self.title}.\n{self.detail}\n"
-            f"Revisit: {self.step} ({self.section})."
-        )
+        lesson = f"\nLesson: {self.section}." if self.section else ""
+        return f"DIAGNOSIS: {self.title}.\n{self.detail}\nRevisit: {self.step}.{lesson}"
 
 
 @dataclass
@@ -492,10 +491,16 @@ def check_file(path: str, seed: int = 0) -> Result:
     linecache.checkcache(path)
     try:
         ex, cls = load(path)
-    except _Stop as stop:
-        d = Diagnosis(stop.kind, TITLES[stop.kind], stop.detail, STEPS[stop.kind],
-                      "the lesson section is named in your file")  # fmt: skip
-        return Result("?", path, False, 0.0, d, [], f"WRONG: {path}.\n{d}")
+    except _Stop as stop:  # the file itself raised: its exercise from its EXERCISE line
+        try:
+            with open(path, encoding="utf-8") as f:
+                named = re.search(r'^EXERCISE = "([^"]+)"', f.read(), re.MULTILINE)
+            ex = find(named.group(1))
+            name, section = ex.name, ex.where()
+        except (OSError, AttributeError, KeyError):
+            name, section = "?", ""
+        d = Diagnosis(stop.kind, TITLES[stop.kind], stop.detail, STEPS[stop.kind], section)
+        return Result(name, path, False, 0.0, d, [], f"WRONG: {path}.\n{d}")
     except KeyError as err:
         d = Diagnosis("raised", "unknown exercise", str(err.args[0]), "the EXERCISE line", "")
         return Result("?", path, False, 0.0, d, [], f"WRONG: {path}.\n{d}")

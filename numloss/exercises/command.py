@@ -12,7 +12,7 @@ import sys
 
 from .check import check_file
 from .files import hint, solution, write
-from .registry import EXERCISES, find
+from .registry import EXERCISES
 
 __all__ = ["main", "register"]
 

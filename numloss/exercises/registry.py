@@ -420,6 +420,7 @@ EXERCISES = (
             {"pos_weight": rng.uniform(0.5, 3.0, i[0].shape[-1])}, i))),  # fmt: skip
         extreme=((np.array([-1e4, -40.0, 40.0, 1e4, 0.0, 30.0]),
                   np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0])), {}),  # fmt: skip
+        outputs=("dl/dx",),
         applies=KINDS[:12],
     ),
     Exercise(
@@ -475,6 +476,7 @@ EXERCISES = (
             "option": "the zone test u < margin, with self.margin (not 1)",
         },
         options=((("margin",), _opt(margin=0.5)), (("margin",), _opt(margin=2.0))),
+        outputs=("dl/df",),
         applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain", "option",
                  "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
     ),
@@ -509,6 +511,7 @@ EXERCISES = (
         options=((("weight",), _weight(per="last")),),
         extreme=((np.array([0.0, 1.0, 1e-30, 0.5, 0.0, 1.0]),
                   np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0])), {}),  # fmt: skip
+        outputs=("dl/dp",),
         applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain", "option",
                  "unstable", "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
     ),
@@ -540,6 +543,7 @@ EXERCISES = (
         "inf / inf at z = -1000 (lesson section 2.1.3, \"convexity: why not MSE\")",
         extreme=((np.array([-1e3, -40.0, 0.0, 40.0, 1e3]),
                   np.array([1.0, 0.0, 1.0, 1.0, 0.0])), {}),  # fmt: skip
+        outputs=("dl/dz",),
         applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain",
                  "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
     ),
@@ -569,6 +573,7 @@ EXERCISES = (
         options=((("log_target",), lambda rng, i: ({"log_target": True},
                                                    (i[0], np.log(np.maximum(i[1], 1e-300))))),),
         reductions=("batchmean", "sum", "none"),
+        outputs=("dl/dx",),
         applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain",
                  "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
     ),
@@ -601,6 +606,7 @@ EXERCISES = (
             "option": "the weight w_y (parts.w_y, 0 where ignored) multiplies the target entry",
         },
         options=((("weight",), _weight()), (("ignore_index",), _ignore_index)),
+        outputs=("dl/d(log p)",),
         applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain", "one_hot",
                  "option", "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
     ),
@@ -638,6 +644,7 @@ EXERCISES = (
         options=((("weight",), _weight()), (("ignore_index",), _ignore_index)),
         extreme=((np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
                   np.array([0, 1, 2])), {}),  # fmt: skip
+        outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
     Exercise(
@@ -672,6 +679,7 @@ EXERCISES = (
         options=((("weight",), _weight()), (("one-hot target",), _one_hot_target)),
         extreme=((np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
                   np.eye(3)), {}),  # fmt: skip
+        outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
     Exercise(
@@ -748,6 +756,7 @@ EXERCISES = (
                  (("label_smoothing",), _opt(label_smoothing=0.3))),  # fmt: skip
         extreme=((np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
                   np.array([0, 1, 2])), {}),  # fmt: skip
+        outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
     Exercise(
@@ -779,6 +788,7 @@ EXERCISES = (
             "option": "p = 2 (slope 2 h+), margin (in h, given) and the weight w_y",
         },
         options=((("p",), _opt(p=2)), (("margin",), _opt(margin=0.3)), (("weight",), _weight())),
+        outputs=("dl/dx",),
         applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "one_hot",
                  "option", "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
     ),
