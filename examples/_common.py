@@ -5,19 +5,39 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import matplotlib.style
 import numpy as np
 
 if "ipykernel" not in sys.modules:  # a notebook shows figures inline; a script writes PNGs
     matplotlib.use("Agg")
+# matplotlib's own defaults (its bundled DejaVu fonts), whatever a matplotlibrc says, so
+# that a figure's bytes depend only on the versions constraints.txt pins
+matplotlib.style.use("default")
 
-FIGURES = Path(os.environ.get("NUMLOSS_FIGURES", Path(__file__).parent / "figures"))
+ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 
 
+def figures_folder() -> Path:
+    """Where `save` writes: $NUMLOSS_FIGURES when set, else build/figures/ (a --quick run:
+    build/figures-quick/), so running an example never changes a committed file.
+
+    The committed figures, examples/figures/, are written only by `make figures`, which
+    sets NUMLOSS_FIGURES=examples/figures for the full runs.
+    """
+    if os.environ.get("NUMLOSS_FIGURES"):
+        return Path(os.environ["NUMLOSS_FIGURES"])
+    return ROOT / "build" / ("figures-quick" if "--quick" in sys.argv[1:] else "figures")
+
+
 def save(fig, name: str) -> Path:
-    """Save `fig` as FIGURES/name.png and say where."""
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    path = FIGURES / f"{name}.png"
+    """Save `fig` as name.png in `figures_folder()` and say where.
+
+    The PNG's bytes are the same on every run: no date or version in its metadata.
+    """
+    folder = figures_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     print(f"figure: {path}")
     return path

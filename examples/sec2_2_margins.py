@@ -22,7 +22,7 @@ import numloss as nl
 
 parser = argparse.ArgumentParser(description="Lesson 2.2: losses against the margin")
 parser.add_argument("--quick", action="store_true", help="accepted for `make examples QUICK=1`")
-parser.parse_known_args()  # no training here: the script is quick either way
+args, _ = parser.parse_known_args()  # no training here: the script is quick either way
 
 # %% [markdown]
 # ## The lesson's zones, in numbers

@@ -16,6 +16,7 @@
 
 # %%
 import argparse
+import warnings
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
@@ -39,6 +40,12 @@ print(
     f"Digits: {N} training and {len(y_test)} test images of {D} pixels, {C} classes; "
     f"{EPOCHS} epochs of SGD, batch {BATCH}, lr {LR}\n"
 )
+
+
+def deliberate(caught) -> None:
+    """Print the warnings numloss gave for a mistake this example makes on purpose."""
+    for message in dict.fromkeys(str(w.message) for w in caught):  # each once, in order
+        print(f"  (deliberate: numloss warns, as it should) NumlossWarning: {message}")
 
 
 def train(model, targets, loss=None):
@@ -142,7 +149,10 @@ softmax_check = nl.gradcheck(Softmax(), np.random.default_rng(1).normal(0, 2, (4
 print("Section 3.1.3 - the Softmax layer's backward against finite differences:")
 print(f"  {softmax_check}")
 wrong_model = Sequential(Linear(D, C, seed=0), Softmax())
-wrong = train(wrong_model, y_train)
+with warnings.catch_warnings(record=True) as caught:  # the mistake, made on purpose
+    warnings.simplefilter("always", nl.NumlossWarning)
+    wrong = train(wrong_model, y_train)
+deliberate(caught)
 
 # %% [markdown]
 # ### Why the wrong loss has a floor
@@ -155,7 +165,10 @@ wrong = train(wrong_model, y_train)
 
 # %%
 floor = np.log(1 + (C - 1) / np.e)
-perfect = nl.CrossEntropyLoss()(nl.one_hot(np.arange(C), C), np.arange(C))
+with warnings.catch_warnings(record=True) as caught:  # probabilities as CE's input, again
+    warnings.simplefilter("always", nl.NumlossWarning)
+    perfect = nl.CrossEntropyLoss()(nl.one_hot(np.arange(C), C), np.arange(C))
+deliberate(caught)
 print("  a softmax before CrossEntropyLoss, against logits straight in")
 print(f"  the floor log(1 + (C-1)/e) = {floor:.4f}; CE of perfect one-hot inputs = {perfect:.4f}")
 print(f"  {'':<24} {'first epoch':>12} {'last epoch':>11} {'lowest':>8} {'test accuracy':>14}")

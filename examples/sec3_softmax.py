@@ -162,10 +162,13 @@ middle.set(
     f"{onehot_bytes / MiB:,.0f} MiB",
 )
 
-# the peak, split: the gradient (both paths), the one-hot matrix (one-hot path), the rest
+# the peak, split: the gradient (both paths), the one-hot matrix (one-hot path), the rest.
+# Peaks in whole MiB: the few KiB by which a measured peak differs from run to run (and
+# from one NumPy to another) move no pixel, so the figure's bytes are the same every run
+peaks = np.round(np.array([sparse_peak, dense_peak]) / MiB)
 gradient_part = np.array([grad_bytes, grad_bytes]) / MiB
 onehot_part = np.array([0, onehot_bytes]) / MiB
-rest = np.maximum(np.array([sparse_peak, dense_peak]) / MiB - gradient_part - onehot_part, 0)
+rest = np.maximum(peaks - gradient_part - onehot_part, 0)
 right.bar(paths, gradient_part, color=colors["gradient"], label="the gradient (logits-sized)")
 right.bar(
     paths, onehot_part, bottom=gradient_part, color=colors["one-hot"], label="the one-hot matrix"
@@ -178,11 +181,11 @@ if rest.max() > 1:  # temporaries worth a colour of their own
         color=colors["rest"],
         label="everything else",
     )
-for i, peak in enumerate((sparse_peak, dense_peak)):
-    right.text(i, peak / MiB, f"peak {peak / MiB:,.0f} MiB", ha="center", va="bottom")
+for i, peak in enumerate(peaks):
+    right.text(i, peak, f"peak {peak:,.0f} MiB", ha="center", va="bottom")
 right.legend(loc="upper left", fontsize=8)
 right.set(ylabel="memory (MiB)", title="3.2: peak of forward + backward, mostly the gradient")
-top = max(sparse_peak, dense_peak) / MiB * 1.3  # room above the bars for the labels
+top = peaks.max() * 1.3  # room above the bars for the labels
 middle.set_ylim(0, top)
 right.set_ylim(0, top)
 fig.suptitle(f"Softmax cross-entropy, N = {N:,} predictions, C = {C:,} classes", y=1.02)

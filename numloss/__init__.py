@@ -16,6 +16,7 @@ module of the same name:
 from . import explain, gradcheck  # modules, and callable: nl.explain(...), nl.gradcheck(...)
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
 from ._validate import BadInputError, BadTypeError, NumlossWarning
+from ._version import __version__
 from .base import Loss
 from .binary import BCELoss, BCEWithLogitsLoss, FocalLoss, MSELoss
 from .fast import get_num_threads, get_path, set_num_threads, set_path
@@ -37,6 +38,7 @@ from .primitives import (
 from .ranking import MarginRankingLoss, TripletMarginLoss
 
 __all__ = [
+    "__version__",
     # the contract
     "Loss",
     "BadInputError",  # a ValueError: a value, shape or option a loss cannot accept

@@ -1,8 +1,11 @@
 """numloss's benchmark: forward + backward time and peak memory, beside the alternatives.
 
-    python -m numloss.bench              # the full run (several minutes), what `make bench` runs
-    python -m numloss.bench --quick      # tiny shapes, seconds: what the tests run (in build/)
+    python -m numloss.bench              # the full run (several minutes), in ./build/bench/
+    python -m numloss.bench --quick      # tiny shapes, seconds: in ./build/bench-quick/
     python -m numloss.bench --out DIR    # write DIR/bench_results.md, DIR/figures/bench_scaling.png
+
+Results go under the current folder, never into the installed package; `make bench` gives
+``--out examples`` to rewrite the repository's committed results.
 
 What is measured, for each row of the table of cases (`cases`):
 
@@ -43,78 +46,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import log_softmax, softmax
 
 import numloss
+from numloss.gradcheck.cases import CASES
 from numloss.gradcheck.suite import exported_losses
 
 __all__ = ["Case", "Row", "cases", "main", "peak_memory", "time_interleaved"]
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COMPARATORS = ("textbook", "sklearn 1t", "sklearn 2t", "torch 1t", "torch 2t")
-
-
-# -- the inputs each family of losses takes ------------------------------------------------
-# Each maker returns the loss's positional inputs for a shape (N, C) (or (n,)) and a float
-# dtype: values where the loss is neither saturated nor trivially zero.
-def logits_and_classes(rng, shape, dtype):  # CrossEntropyLoss, MultiMarginLoss
-    return _normal(rng, shape, dtype), rng.integers(0, shape[1], shape[0])
-
-
-def log_probabilities_and_classes(rng, shape, dtype):  # NLLLoss
-    return log_softmax(_normal(rng, shape, dtype), axis=1), rng.integers(0, shape[1], shape[0])
-
-
-def logits_and_labels(rng, shape, dtype):  # BCEWithLogitsLoss, FocalLoss: labels 0/1
-    return _normal(rng, shape, dtype), rng.integers(0, 2, shape).astype(dtype)
-
-
-def probabilities_and_labels(rng, shape, dtype):  # BCELoss
-    return rng.uniform(0.01, 0.99, shape).astype(dtype), rng.integers(0, 2, shape).astype(dtype)
-
-
-def scores_and_signs(rng, shape, dtype):  # HingeLoss, SquaredHingeLoss, SoftMarginLoss
-    return _normal(rng, shape, dtype), (2 * rng.integers(0, 2, shape) - 1).astype(dtype)
-
-
-def two_reals(rng, shape, dtype):  # MSELoss
-    return _normal(rng, shape, dtype), _normal(rng, shape, dtype)
-
-
-def log_probabilities_and_probabilities(rng, shape, dtype):  # KLDivLoss
-    return log_softmax(_normal(rng, shape, dtype), axis=1), softmax(_normal(rng, shape, dtype), 1)
-
-
-def two_scores_and_signs(rng, shape, dtype):  # MarginRankingLoss: N x C pairs of scores
-    return _normal(rng, shape, dtype), *scores_and_signs(rng, shape, dtype)
-
-
-def triplets(rng, shape, dtype):  # TripletMarginLoss: N embeddings of dimension C
-    anchor = _normal(rng, shape, dtype)
-    return anchor, anchor + _normal(rng, shape, dtype), anchor + _normal(rng, shape, dtype)
-
-
-def _normal(rng, shape, dtype):
-    x = rng.standard_normal(shape, dtype=dtype)
-    x *= 2  # logits of a few units, as a model in training gives
-    return x
-
-
-INPUTS = {
-    "KLDivLoss": log_probabilities_and_probabilities,
-    "BCELoss": probabilities_and_labels,
-    "BCEWithLogitsLoss": logits_and_labels,
-    "MSELoss": two_reals,
-    "FocalLoss": logits_and_labels,
-    "HingeLoss": scores_and_signs,
-    "SquaredHingeLoss": scores_and_signs,
-    "SoftMarginLoss": scores_and_signs,
-    "MultiMarginLoss": logits_and_classes,
-    "CrossEntropyLoss": logits_and_classes,
-    "NLLLoss": log_probabilities_and_classes,
-    "MarginRankingLoss": two_scores_and_signs,
-    "TripletMarginLoss": triplets,
-}
 
 
 # -- the table of cases ------------------------------------------------------------------
@@ -355,7 +294,7 @@ class Row(NamedTuple):
 
 def measure(case: Case, libraries: dict, rng: np.random.Generator) -> Row:
     """Time (and measure the memory of) every implementation of one case."""
-    inputs = INPUTS[case.loss](rng, case.shape, case.dtype)
+    inputs = CASES[case.loss].make(rng, case.shape, case.dtype)  # the loss's own row
     runs = {"numloss": numloss_run(case.loss, case.options, inputs)}
     if case.section == "libraries":  # numloss on both cores, timed right after one core:
         # not after PyTorch, whose idle OpenMP threads keep spinning on the other core
@@ -643,15 +582,15 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--out",
         type=Path,
-        help="where to write (default: examples/; with --quick, build/bench-quick/, so that "
-        "a quick run does not overwrite the committed results)",
+        help="where to write (default: build/bench/ in the current folder; with --quick, "
+        "build/bench-quick/); `make bench` writes the committed results with --out examples",
     )
     parser.add_argument(
         "--note", default="", help="a line for the Markdown, e.g. about the machine's load"
     )
     args = parser.parse_args(argv)
     if args.out is None:
-        args.out = EXAMPLES.parent / "build" / "bench-quick" if args.quick else EXAMPLES
+        args.out = Path("build") / ("bench-quick" if args.quick else "bench")
     return args
 
 

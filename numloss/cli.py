@@ -6,6 +6,7 @@
     numloss gradcheck [LOSS ...] [-v]      # the gradient-check suite
     numloss bench [--quick]                # the benchmark
     numloss --help                         # the commands, and every loss by name
+    numloss --version                      # numloss's version
 
 ``explain`` prints `numloss.explain`'s trace. Inputs are JSON or Python literals
 (``"[[2.0, 1.0, 0.1]]"``, ``0``); a single number given as a target is repeated for
@@ -34,6 +35,7 @@ import warnings
 import numpy as np
 
 from . import information, train
+from ._version import __version__
 from .exercises import command as exercise_command
 from .explain import docstring_parts, explain
 from .gradcheck.suite import exported_losses
@@ -67,6 +69,28 @@ def kebab(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", stem).lower()
 
 
+# short names students type, each for the one loss it can mean (the lesson's abbreviations)
+ALIASES = {
+    "ce": "CrossEntropyLoss",
+    "crossentropy": "CrossEntropyLoss",
+    "scce": "CrossEntropyLoss",  # sparse categorical cross-entropy: class indices (3.2)
+    "bce-logits": "BCEWithLogitsLoss",
+    "focal": "FocalLoss",
+    "triplet": "TripletMarginLoss",
+}
+# names of things that are not losses, and where their arithmetic is shown
+NOT_A_LOSS = {
+    "softmax": "softmax is a step of cross-entropy, not a loss: `numloss explain cross-entropy` "
+    "prints p = softmax(z)",
+    "log-softmax": "log_softmax is a step of cross-entropy, not a loss: `numloss explain "
+    "cross-entropy` prints it, and nll takes its output",
+    "logsumexp": "logsumexp is a step of cross-entropy, not a loss: `numloss explain "
+    "cross-entropy` prints it",
+    "kl": "for the KL divergence of section 1.3 (--p, --q) say kl-divergence; for the loss "
+    "KLDivLoss (--input, --target) say kl-div",
+}
+
+
 def names() -> dict:
     """Every name the command accepts, lowercase, to its loss class, layer class or function."""
     table = {}
@@ -78,7 +102,37 @@ def names() -> dict:
     for f in FUNCTIONS:  # by their Python names: cross_entropy (the function), not cross-entropy
         table[f.__name__] = f
     table["kl-divergence"] = information.kl_divergence
+    by_class_name = {cls.__name__: cls for cls in exported_losses()}
+    table.update({alias: by_class_name[name] for alias, name in ALIASES.items()})
     return table
+
+
+def canonical(target) -> str:
+    """The one name a suggestion gives for a loss, layer or function: cross-entropy, linear,
+    surprise, kl-divergence."""
+    if target is information.kl_divergence:
+        return "kl-divergence"
+    if target in FUNCTIONS:
+        return target.__name__
+    return kebab(target.__name__) if target.__name__.endswith("Loss") else target.__name__.lower()
+
+
+def suggestions(name: str, n: int = 3) -> list[str]:
+    """Names the mistyped `name` may have meant, best first, one per loss: those it begins a
+    word of (triplet -> triplet-margin), then those it is spelled like (hinj -> hinge)."""
+    key = name.strip().lower().replace("_", "-").removesuffix("-loss")
+    table = {k: t for k, t in names().items() if not k.endswith("-loss")}  # one per spelling
+    found = []
+    if len(key) >= 2:  # a word's start: kl -> kl-div, kl-divergence; margin -> margin-ranking
+        found += [k for k, t in table.items() if k == canonical(t) and key in re.split("[-_]", k)]
+        found += [
+            k
+            for k, t in table.items()
+            if k == canonical(t) and any(w.startswith(key) for w in re.split("[-_]", k))
+        ]
+    for close in difflib.get_close_matches(key, table, n=10, cutoff=0.6):
+        found.append(canonical(table[close]))  # the loss it names, by its one name
+    return list(dict.fromkeys(found))[:n]
 
 
 def resolve(name: str):
@@ -88,7 +142,9 @@ def resolve(name: str):
     for candidate in (key, key.replace("_", "-")):
         if candidate in table:
             return table[candidate]
-    close = difflib.get_close_matches(key, table, n=3, cutoff=0.6)
+    if key.replace("_", "-") in NOT_A_LOSS:
+        raise UsageError(f"{name!r}: {NOT_A_LOSS[key.replace('_', '-')]}")
+    close = suggestions(name)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise UsageError(f"unknown loss {name!r}{hint} (`numloss --help` lists them)")
 
@@ -308,8 +364,9 @@ def _trace(target, args: argparse.Namespace, inputs: dict):
     else:
         try:
             obj = target(**_options_given(target, args))
-        except (ValueError, TypeError) as err:
-            raise UsageError(f"{target.__name__}: {err}") from None
+        except (ValueError, TypeError) as err:  # named once: the constructor's own name it
+            named = str(err).startswith((f"{target.__name__}:", f"{target.__name__}("))
+            raise UsageError(str(err) if named else f"{target.__name__}: {err}") from None
         _broadcast_target(target, inputs)
     g = None if args.grad_output is None else array("--grad-output", args.grad_output)
     return explain(obj, *inputs.values(), grad_output=g)
@@ -337,12 +394,17 @@ def _gradcheck(argv: list[str]) -> int:
                 arg = found.__name__ if isinstance(found, type) else arg
             except UsageError:
                 pass  # the suite knows more (Sequential, WithLoss) and says what it knows
+            if found_function(arg):
+                raise UsageError(
+                    f"gradcheck: {arg} is a function of section 1, with no backward to check; "
+                    "gradcheck checks the losses and layers (`numloss --help` lists them)"
+                )
         after_seed = arg == "--seed"
         names.append(arg)
     errors = io.StringIO()  # the suite's parser errors, to say them on one line
     try:
         with contextlib.redirect_stderr(errors):
-            code = suite(names)
+            code = suite(names, prog="numloss gradcheck")
     except SystemExit as done:
         lines = errors.getvalue().strip().splitlines()
         if done.code == 2 and lines:
@@ -350,6 +412,12 @@ def _gradcheck(argv: list[str]) -> int:
         code = done.code if isinstance(done.code, int) else 0  # --help
     sys.stderr.write(errors.getvalue())
     return code
+
+
+def found_function(name: str) -> bool:
+    """Whether `name` is one of section 1's functions (surprise, ...), which have no backward."""
+    key = name.strip().lower()
+    return any(names().get(k) in FUNCTIONS for k in (key, key.replace("_", "-")))
 
 
 def _bench(argv: list[str]) -> int:
@@ -374,6 +442,7 @@ def _help() -> str:
     layers = ", ".join(cls.__name__.lower() for cls in LAYERS)
     return f"""\
 usage: numloss {{explain,gradcheck,bench}} ...
+       numloss --version
        python -m numloss ...
 
 numloss: classification losses in pure NumPy, with their arithmetic shown.
@@ -381,13 +450,15 @@ numloss: classification losses in pure NumPy, with their arithmetic shown.
 commands:
   explain NAME --input VALUE --target VALUE [--OPTION VALUE ...]
                     print every step of the loss's forward and backward with its numbers
-  gradcheck [LOSS ...] [-v] [--seed N]
-                    check every backward against finite differences (make gradcheck)
+  gradcheck [LOSS ...] [-v] [--seed N] [--module MODULE]
+                    check every backward against finite differences (make gradcheck);
+                    --module: the Loss subclasses of your own module or .py file instead
   bench [--quick] [--out DIR]
                     time and memory of every loss beside its textbook form (make bench)
 
 losses (NAME, class, inputs; the class name works too):
 {chr(10).join(rows)}
+short names: {", ".join(f"{a} ({canonical(names()[a])})" for a in ALIASES)}
 layers of numloss.train: {layers} (--input; linear takes --weight and --bias)
 functions of section 1: surprise, entropy, cross_entropy, kl-divergence (--p, --q, --base)
 
@@ -415,6 +486,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if argv[0] in ("-h", "--help", "help"):
         print(_help(), end="")
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"numloss {__version__}")
         return 0
     command = COMMANDS.get(argv[0])
     try:

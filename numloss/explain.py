@@ -153,7 +153,6 @@ def _input(c: Context, name: str = "input") -> np.ndarray:
     return a if a.dtype.kind == "f" else a.astype(np.float64)
 
 
-
 def _product(c: Context):
     p = _input(c, "p")
     return np.prod(p) if p.size > 1 else None
@@ -330,7 +329,6 @@ def _is_record(value) -> bool:
     return isinstance(value, tuple) and hasattr(value, "_fields")
 
 
-
 def _field(record, path: str):
     """The record's field at a dotted path; a path that names no field is an error (a recipe
     that has drifted from its loss's Record), never a step silently left out."""
@@ -439,8 +437,6 @@ def _shows(shows: tuple, c: Context) -> list[tuple[str, str, Any]]:
     return out
 
 
-
-
 def _same_array(value, x) -> bool:
     if not isinstance(value, np.ndarray):
         return False
@@ -448,7 +444,6 @@ def _same_array(value, x) -> bool:
     if (value.dtype == bool) != (x.dtype == bool):  # a mask is not the labels it equals
         return False
     return value.shape == x.shape and bool(np.array_equal(value, x))
-
 
 
 def _plain(number) -> str:
@@ -532,7 +527,6 @@ def _from_docstring(w: _Writer, lines: list[str]) -> None:
     if lines:
         w.lines.append("    From the docstring:")
         w.text(lines, "      ")
-
 
 
 def _reduction_step(w: _Writer, loss: Loss, value) -> None:

@@ -375,7 +375,7 @@ def value_and_grad(name, options, *inputs, grad_output=None):
     0.3408 [-0.0667 -0.3    -0.6   ]
     """
     if name not in TEXTBOOK:
-        raise ValueError(f"name: expected one of {', '.join(TEXTBOOK)}; got {name!r}")
+        raise ValueError(f"name: expected one of {', '.join(sorted(TEXTBOOK))}; got {name!r}")
     fn, options = TEXTBOOK[name], dict(options)
     reduction = options.pop("reduction", "mean")
     if reduction not in REDUCTIONS:

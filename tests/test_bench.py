@@ -9,11 +9,13 @@ import importlib.util
 import io
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from numloss import bench
+from numloss.gradcheck.cases import CASES
 from numloss.gradcheck.suite import exported_losses
 
 LIBRARY_COLUMNS = ("÷ sklearn 1t", "÷ sklearn 2t", "÷ torch 1t", "÷ torch 2t")
@@ -194,5 +196,38 @@ def test_time_interleaved_calls_each_run_in_turn():
     assert all(math.isfinite(s) and s > 0 for s in seconds.values())
 
 
-def test_every_exported_loss_has_an_input_maker():
-    assert set(bench.INPUTS) == {cls.__name__ for cls in exported_losses()}
+@pytest.mark.parametrize("cls", exported_losses(), ids=lambda c: c.__name__)
+def test_every_exported_loss_makes_its_own_inputs_of_any_shape_and_dtype(cls):
+    """The benchmark's inputs come from the loss's row in the gradcheck table (`make`):
+    valid for the loss (forward and backward run, the loss is finite) in both dtypes."""
+    make = CASES[cls.__name__].make
+    assert make is not None, f"{cls.__name__}'s row in numloss/gradcheck/cases.py has no make"
+    rng = np.random.default_rng(0)
+    for shape in [(8, 5), (64, 3)]:
+        for dtype in (np.float32, np.float64):
+            inputs = make(rng, shape, dtype)
+            assert inputs[0].shape == shape and inputs[0].dtype == dtype
+            loss = cls(reduction="sum")
+            assert np.isfinite(loss(*inputs))
+            loss.backward()
+
+
+def test_without_out_the_results_go_under_the_current_folder(tmp_path, monkeypatch, capsys):
+    """Never beside the package (site-packages/build/, site-packages/examples/ for an
+    installed copy; the repository's build/ and examples/ for this one)."""
+    import numloss
+
+    beside = Path(numloss.__file__).resolve().parent.parent
+
+    def stamps():  # every file the package's folder, build/ and examples/ hold, and its mtime
+        found = [beside / "numloss", beside / "build", beside / "examples"]
+        files = (p for d in found if d.is_dir() for p in d.rglob("*"))
+        return {p: p.stat().st_mtime_ns for p in files if "__pycache__" not in p.parts}
+
+    before = stamps()
+    monkeypatch.chdir(tmp_path)
+    bench.main(["--quick"])
+    assert (tmp_path / "build" / "bench-quick" / "bench_results.md").is_file()
+    assert (tmp_path / "build" / "bench-quick" / "figures" / "bench_scaling.png").is_file()
+    assert stamps() == before
+    assert bench.parse_arguments([]).out == Path("build", "bench")  # the full run's, relative

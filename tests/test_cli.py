@@ -356,3 +356,113 @@ def test_gradcheck_module_imports_what_lies_beside_it(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("PASS") == 6 and "FAIL" not in done.stdout.replace("0 failed", "")
+
+
+# == issue 18: the command line's rough edges, a test per message =============================
+# (kept together at the end of the file; the Makefile's messages are in tests/test_examples.py)
+def test_a_constructors_error_names_the_loss_once(capsys):
+    code, _, err = run(capsys, *CE, "--label-smoothing", "2")
+    assert code == 2
+    assert err.startswith("numloss: error: CrossEntropyLoss: label_smoothing: expected")
+    assert err.count("CrossEntropyLoss") == 1, err
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("ce", nl.CrossEntropyLoss),
+        ("CE", nl.CrossEntropyLoss),
+        ("crossentropy", nl.CrossEntropyLoss),
+        ("scce", nl.CrossEntropyLoss),
+        ("bce-logits", nl.BCEWithLogitsLoss),
+        ("focal", nl.FocalLoss),
+        ("triplet", nl.TripletMarginLoss),
+        ("surprise", nl.surprise),
+    ],
+)
+def test_common_short_names_resolve(name, expected):
+    assert resolve(name) is expected
+
+
+def test_every_short_name_is_in_the_help(capsys):
+    from numloss.cli import ALIASES
+
+    _, out, _ = run(capsys, "--help")
+    for alias, cls in ALIASES.items():
+        assert f"{alias} ({kebab(cls)})" in out
+
+
+def test_softmax_points_to_cross_entropy_not_to_soft_margin(capsys):
+    for name in ("softmax", "log_softmax", "log-softmax"):
+        code, _, err = run(capsys, "explain", name, "--input", "[1.0, 2.0]")
+        assert code == 2 and "soft-margin" not in err and "did you mean" not in err
+        assert "is a step of cross-entropy, not a loss" in err
+        assert "`numloss explain cross-entropy`" in err
+
+
+def test_kl_says_which_of_the_two_it_may_mean(capsys):
+    code, _, err = run(capsys, "explain", "kl", "--p", "[1, 0]")
+    assert code == 2 and "say kl-divergence;" in err and err.rstrip().endswith("say kl-div")
+
+
+@pytest.mark.parametrize(
+    "typed, meant",
+    [
+        ("hinj", "hinge"),
+        ("suprise", "surprise"),
+        ("surprize", "surprise"),
+        ("tripple", "triplet-margin"),
+        ("rank", "margin-ranking"),
+        ("kld", "kl-div"),
+        ("bce-with-logit", "bce-with-logits"),
+    ],
+)
+def test_a_mistyped_name_suggests_the_loss_meant_first(capsys, typed, meant):
+    code, _, err = run(capsys, "explain", typed, "--input", "1")
+    assert code == 2
+    assert f"unknown loss {typed!r}; did you mean {meant}" in err, err
+    assert "sigmoid" not in err  # surprise's misspellings had been sent to sigmoid
+
+
+def test_suggestions_give_each_loss_once_by_its_name(capsys):
+    code, _, err = run(capsys, "explain", "cross-entopy-loss", "--input", "1")
+    suggested = err.split("did you mean ", 1)[1].split("?", 1)[0].split(" or ")
+    assert suggested[0] == "cross-entropy"
+    assert "crossentropyloss" not in suggested and "cross-entropy-loss" not in suggested
+
+
+def test_gradcheck_help_names_its_own_command_and_says_what_v_does(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--help")
+    assert code == 0
+    assert out.startswith("usage: numloss gradcheck ") and "python -m" not in out
+    verbose = " ".join(out.split("-v, --verbose", 1)[1].split("--module")[0].split())
+    assert "under every case" in verbose and "always printed" in verbose
+
+
+def test_gradcheck_errors_name_its_own_command(capsys):
+    code, _, err = run(capsys, "gradcheck", "--seed", "x")
+    assert code == 2 and "python -m" not in err and err.startswith("numloss: error: gradcheck:")
+
+
+def test_gradcheck_of_a_function_says_it_has_no_backward(capsys):
+    code, _, err = run(capsys, "gradcheck", "surprise")
+    assert code == 2
+    assert "surprise is a function of section 1, with no backward to check" in err
+
+
+def test_gradcheck_takes_the_short_names(capsys):
+    code, out, _ = run(capsys, "gradcheck", "ce")
+    assert code == 0 and "CrossEntropyLoss" in out and " 0 failed" in out
+
+
+def test_the_top_level_help_names_module_and_version(capsys):
+    _, out, _ = run(capsys, "--help")
+    gradcheck = out.split("  gradcheck ", 1)[1].split("  bench ", 1)[0]
+    assert "[--module MODULE]" in gradcheck and "your own module" in gradcheck
+    assert "numloss --version" in out
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(capsys, flag):
+    code, out, _ = run(capsys, flag)
+    assert code == 0 and out == f"numloss {nl.__version__}\n"

@@ -58,3 +58,14 @@ def test_softmax_before_ce_has_the_floor_and_learns_more_slowly(run):
     assert r_acc > w_acc  # and classifies better after the same epochs
     right, never, wrong = grab(r"0\.9 first reached at epoch: right (\d+), wrong (> )?(\d+)", out)
     assert never or int(wrong) > int(right)  # "> EPOCHS": not reached at all
+
+
+def test_the_mistake_made_on_purpose_is_labelled_deliberate(run):
+    """The softmax-first model trips numloss's softmax-twice warning, as it should; the
+    example prints it on stdout as deliberate (run_example fails on a warning on stderr)."""
+    out, _ = run
+    lines = [line for line in out.splitlines() if "NumlossWarning" in line]
+    assert len(lines) == 2, out  # training the wrong model, and CE of one-hot rows
+    for line in lines:
+        assert "(deliberate: numloss warns, as it should)" in line
+        assert "softmax was applied twice" in line

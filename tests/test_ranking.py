@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import frozen
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import frozen
 from reference import reference_loss
 
 import numloss as nl

@@ -22,6 +22,9 @@ from reference import assert_close_to_mp, mp_log_softmax, mp_sigmoid, mp_softplu
 
 import numloss as nl
 from numloss import textbook as tb
+from numloss.gradcheck.cases import CASES as GRADCHECK_CASES
+from numloss.gradcheck.cases import Sampled
+from numloss.gradcheck.suite import exported_losses
 
 LOSSES = {
     name: getattr(nl, name)
@@ -184,9 +187,22 @@ GRID = {
 }
 
 
+def _grid(name):
+    """(options to try, input maker) of a loss: its row above, or else (a loss added since)
+    its gradcheck row's options and the ordinary ("random") kinds of its inputs."""
+    if name in GRID:
+        return GRID[name]
+    row = GRADCHECK_CASES[name]
+
+    def ordinary(rng, options):
+        return ((kind, x) for kind, x in row.inputs(rng, options) if "random" in kind)
+
+    return row.options, ordinary
+
+
 def _cases():
-    for name, (grid, _) in GRID.items():
-        grid = {"reduction": LOSSES[name].reductions, **grid}
+    for name in LOSSES:
+        grid = {"reduction": LOSSES[name].reductions, **_grid(name)[0]}
         for values in itertools.product(*grid.values()):
             options = dict(zip(grid, values, strict=True))
             label = ", ".join(f"{k}={v!r}" for k, v in options.items())
@@ -198,7 +214,7 @@ CASES = list(_cases())
 
 def test_the_grid_tries_every_constructor_parameter_and_reduction():
     for name, cls in LOSSES.items():
-        grid, _ = GRID[name]
+        grid, _ = _grid(name)
         parameters = set(inspect.signature(cls).parameters) - {"reduction"}
         assert set(grid) == parameters, name
         assert all(len(values) >= 2 for values in grid.values()), name
@@ -229,10 +245,15 @@ class Textbook:
 @pytest.mark.parametrize("name, options", CASES)
 def test_textbook_agrees_with_the_class(request, name, options):
     rng = np.random.default_rng(zlib.crc32(request.node.callspec.id.encode()))
-    _, make_inputs = GRID[name]
+    _, make_inputs = _grid(name)
     for kind, inputs in make_inputs(rng, options):
         drawn = {
-            k: v.draw(rng, inputs[0]) if isinstance(v, Drawn) else v for k, v in options.items()
+            k: v.draw(rng, inputs[0])
+            if isinstance(v, Drawn)
+            else v.draw(rng, inputs)
+            if isinstance(v, Sampled)
+            else v
+            for k, v in options.items()
         }
         loss = LOSSES[name](**drawn)
         value = loss(*inputs)
@@ -439,7 +460,7 @@ def test_the_lessons_cross_entropy_loses_the_tail_the_class_keeps():
     assert abs(float(ce.backward(np.ones(1))[0, 0]) + true) <= 1e-13 * true
 
 
-@pytest.mark.parametrize("cls", nl.gradcheck.suite.exported_losses(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", exported_losses(), ids=lambda c: c.__name__)
 def test_each_class_names_its_textbook_form_and_a_test_that_exists(cls):
     """Right after its formula, each class's docstring points to its textbook function and
     to the test that shows where the two part (or agree): both must exist."""

@@ -5,8 +5,9 @@ in forward and again in backward. For BCE with logits that is twice the work it 
 the loss reads the softplus terms and not the sigmoids, the gradient the sigmoids and
 not the softplus terms, and each pair costs an exp and a log1p or a division per
 element (forward + backward of 10^7 float64 logits: 300 ms with every part, 213 ms
-with these, on the 2-core machine of `make bench`). So this kernel builds the loss's ``Parts`` with only the fields each step
-reads (the others None) and hands them to the loss's own ``_losses`` and ``_gradient``:
+with these, on the 2-core machine of `make bench`). So this kernel builds the loss's
+``Parts`` with only the fields each step reads (the others None) and hands them to the
+loss's own ``_losses`` and ``_gradient``:
 the math is still written once, in the class, and the numbers are the reading path's,
 bit for bit.
 """

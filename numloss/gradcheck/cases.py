@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..primitives import log_softmax
+from ..primitives import log_softmax, softmax
 from ..ranking import p_norm
 
 __all__ = ["CASES", "Cases", "Sampled", "cases_for"]
@@ -46,6 +46,7 @@ class Cases:
     inputs: Callable[[np.random.Generator, dict], Iterator[tuple[str, tuple]]]
     options: dict[str, tuple] = field(default_factory=dict)
     build: Callable[..., Any] | None = None  # how to make the object; default: the class
+    make: Callable[..., tuple] | None = None  # a loss's inputs at any (N, C) or (n,), a dtype
 
 
 # -- samplers the rows share -----------------------------------------------------------------
@@ -287,10 +288,62 @@ def model_with_loss(model: str, loss: str):
     return WithLoss(mlp(MODEL_TARGETS[loss][0]), getattr(numloss, loss)())
 
 
+# -- inputs of any shape: what `make` gives the benchmark and the memory test -------------------
+# Each maker returns the loss's positional inputs for a shape (N, C) (or (n,)) and a float
+# dtype: values where the loss is neither saturated nor trivially zero.
+def logits_and_classes(rng, shape, dtype):  # CrossEntropyLoss, MultiMarginLoss
+    return _normal(rng, shape, dtype), rng.integers(0, shape[1], shape[0])
+
+
+def log_probabilities_and_classes(rng, shape, dtype):  # NLLLoss
+    return log_softmax(_normal(rng, shape, dtype), axis=1), rng.integers(0, shape[1], shape[0])
+
+
+def logits_and_labels(rng, shape, dtype):  # BCEWithLogitsLoss, FocalLoss: labels 0/1
+    return _normal(rng, shape, dtype), rng.integers(0, 2, shape).astype(dtype)
+
+
+def probabilities_and_labels(rng, shape, dtype):  # BCELoss
+    return rng.uniform(0.01, 0.99, shape).astype(dtype), rng.integers(0, 2, shape).astype(dtype)
+
+
+def scores_and_signs(rng, shape, dtype):  # HingeLoss, SquaredHingeLoss, SoftMarginLoss
+    return _normal(rng, shape, dtype), (2 * rng.integers(0, 2, shape) - 1).astype(dtype)
+
+
+def two_reals(rng, shape, dtype):  # MSELoss
+    return _normal(rng, shape, dtype), _normal(rng, shape, dtype)
+
+
+def log_probabilities_and_probabilities(rng, shape, dtype):  # KLDivLoss
+    return log_softmax(_normal(rng, shape, dtype), axis=1), softmax(_normal(rng, shape, dtype), 1)
+
+
+def two_scores_and_signs(rng, shape, dtype):  # MarginRankingLoss: N x C pairs of scores
+    return _normal(rng, shape, dtype), *scores_and_signs(rng, shape, dtype)
+
+
+def triplets(rng, shape, dtype):  # TripletMarginLoss: N embeddings of dimension C
+    anchor = _normal(rng, shape, dtype)
+    return anchor, anchor + _normal(rng, shape, dtype), anchor + _normal(rng, shape, dtype)
+
+
+def _normal(rng, shape, dtype):
+    x = rng.standard_normal(shape, dtype=dtype)
+    x *= 2  # logits of a few units, as a model in training gives
+    return x
+
+
 # -- the table ----------------------------------------------------------------------------------
 CASES: dict[str, Cases] = {
-    "KLDivLoss": Cases(kl_div_inputs, {"log_target": (False, True)}),
-    "BCELoss": Cases(bce_inputs, {"weight": (None, Sampled("w[N,C]", per_element))}),
+    "KLDivLoss": Cases(
+        kl_div_inputs, {"log_target": (False, True)}, make=log_probabilities_and_probabilities
+    ),
+    "BCELoss": Cases(
+        bce_inputs,
+        {"weight": (None, Sampled("w[N,C]", per_element))},
+        make=probabilities_and_labels,
+    ),
     "BCEWithLogitsLoss": Cases(
         logit_inputs,
         {
@@ -300,15 +353,21 @@ CASES: dict[str, Cases] = {
                 Sampled("pw[C]", lambda rng, x: rng.uniform(0.5, 3, x[0].shape[-1])),
             ),
         },
+        make=logits_and_labels,
     ),
-    "MSELoss": Cases(mse_inputs),
-    "FocalLoss": Cases(focal_inputs, {"alpha": (0.25, None), "gamma": (0.0, 0.5, 1.0, 2.0, 5.0)}),
-    "HingeLoss": Cases(sign_margin_inputs, {"margin": (1.0, 0.5)}),
-    "SquaredHingeLoss": Cases(sign_margin_inputs, {"margin": (1.0, 0.5)}),
-    "SoftMarginLoss": Cases(sign_margin_inputs),
+    "MSELoss": Cases(mse_inputs, make=two_reals),
+    "FocalLoss": Cases(
+        focal_inputs,
+        {"alpha": (0.25, None), "gamma": (0.0, 0.5, 1.0, 2.0, 5.0)},
+        make=logits_and_labels,
+    ),
+    "HingeLoss": Cases(sign_margin_inputs, {"margin": (1.0, 0.5)}, make=scores_and_signs),
+    "SquaredHingeLoss": Cases(sign_margin_inputs, {"margin": (1.0, 0.5)}, make=scores_and_signs),
+    "SoftMarginLoss": Cases(sign_margin_inputs, make=scores_and_signs),
     "MultiMarginLoss": Cases(
         multi_margin_inputs,
         {"p": (1, 2), "margin": (1.0, 0.5), "weight": (None, per_class(0.5, 2.0))},
+        make=logits_and_classes,
     ),
     "CrossEntropyLoss": Cases(
         cross_entropy_inputs,
@@ -317,14 +376,20 @@ CASES: dict[str, Cases] = {
             "ignore_index": (-100, 1),
             "label_smoothing": (0.0, 0.2),
         },
+        make=logits_and_classes,
     ),
     "NLLLoss": Cases(
-        nll_inputs, {"weight": (None, per_class(0.2, 2.0)), "ignore_index": (-100, 1)}
+        nll_inputs,
+        {"weight": (None, per_class(0.2, 2.0)), "ignore_index": (-100, 1)},
+        make=log_probabilities_and_classes,
     ),
-    "MarginRankingLoss": Cases(margin_ranking_inputs, {"margin": (0.0, 0.5)}),
+    "MarginRankingLoss": Cases(
+        margin_ranking_inputs, {"margin": (0.0, 0.5)}, make=two_scores_and_signs
+    ),
     "TripletMarginLoss": Cases(
         triplet_inputs,
         {"margin": (1.0, 0.3), "p": (1, 2, 3), "eps": (1e-6, 0.0), "swap": (False, True)},
+        make=triplets,
     ),
     # the trainer's layers: the input gradient and every parameter's
     "Linear": Cases(

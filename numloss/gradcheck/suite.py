@@ -207,8 +207,8 @@ def run_suite(
                 yield cls.__name__, _describe(options), kind, result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: list[str] | None = None, prog: str = "python -m numloss.gradcheck") -> int:
+    parser = _parser(prog)  # `numloss gradcheck` gives its own name, for --help and errors
     args = parser.parse_args(argv)
     classes, own_rows = exported_losses() + exported_layers(), {}
     if args.module:
@@ -226,16 +226,21 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(not r for r in rows) else 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m numloss.gradcheck",
+        prog=prog,
         description="Check every exported loss's backward against finite differences.",
     )
     parser.add_argument(
         "losses", nargs="*", help="only these losses or layers (default: all exported)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed for inputs and options")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print kinks and failures")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="under every case, its errors and kinks (a failing case's are always printed)",
+    )
     parser.add_argument(
         "--module",
         metavar="MODULE",
