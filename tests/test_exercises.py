@@ -150,20 +150,21 @@ def _nll(self, parts, dl, true, weighted=True):
 
 SPECIFIC = {
     "bce-logits": {
-        "chain": lambda self, parts, dl, true: (parts.sigmoid_x - parts.a)
-        / (parts.sigmoid_x * parts.sigmoid_neg_x)
-        * dl,
+        "chain": lambda self, parts, dl, true: (
+            (parts.sigmoid_x - parts.a) / (parts.sigmoid_x * parts.sigmoid_neg_x) * dl
+        ),
         "one_hot": lambda self, parts, dl, true: parts.sigmoid_x * dl,
         "option": lambda self, parts, dl, true: (
-            -parts.a * parts.sigmoid_neg_x + parts.b * parts.sigmoid_x
-        )
-        * dl,
+            (-parts.a * parts.sigmoid_neg_x + parts.b * parts.sigmoid_x) * dl
+        ),
         "unstable": lambda self, parts, dl, true: (
-            parts.b * (np.exp(parts.x) / (1 + np.exp(parts.x)))
-            - parts.a * (1 - np.exp(parts.x) / (1 + np.exp(parts.x)))
-        )
-        * (1.0 if parts.w is None else parts.w)
-        * dl,
+            (
+                parts.b * (np.exp(parts.x) / (1 + np.exp(parts.x)))
+                - parts.a * (1 - np.exp(parts.x) / (1 + np.exp(parts.x)))
+            )
+            * (1.0 if parts.w is None else parts.w)
+            * dl
+        ),
     },
     "sigmoid": {
         "chain": lambda self, r, g, true: g,
@@ -176,25 +177,29 @@ SPECIFIC = {
         "chain": lambda self, parts, dl, true: (parts.p - parts.y) * dl,
         "option": lambda self, parts, dl, true: true(parts._replace(w=None), dl),
         "unstable": lambda self, parts, dl, true: (
-            -parts.y / parts.p + (1 - parts.y) / (1 - parts.p)
-        )
-        * (1.0 if parts.w is None else parts.w)
-        * dl,
+            (-parts.y / parts.p + (1 - parts.y) / (1 - parts.p))
+            * (1.0 if parts.w is None else parts.w)
+            * dl
+        ),
     },
     "mse-sigmoid": {
         "chain": lambda self, parts, dl, true: 2 * parts.diff * dl,
     },
     "kl-div": {
-        "chain": lambda self, parts, dl, true: -parts.p / np.exp(parts.log_p - parts.log_ratio) * dl,
+        "chain": lambda self, parts, dl, true: (
+            -parts.p / np.exp(parts.log_p - parts.log_ratio) * dl
+        ),
     },
     "nll": {
-        "one_hot": lambda self, parts, dl, true: -parts.w_y
-        * over_classes(dl)
-        * np.ones_like(parts.log_p),
-        "one_hot_wrong_class": lambda self, parts, dl, true: np.roll(_nll(self, parts, dl, true), 1, axis=1),
-        "chain": lambda self, parts, dl, true: (np.exp(parts.log_p) - _onehot(parts))
-        * parts.w_y
-        * over_classes(dl),
+        "one_hot": lambda self, parts, dl, true: (
+            -parts.w_y * over_classes(dl) * np.ones_like(parts.log_p)
+        ),
+        "one_hot_wrong_class": lambda self, parts, dl, true: np.roll(
+            _nll(self, parts, dl, true), 1, axis=1
+        ),
+        "chain": lambda self, parts, dl, true: (
+            (np.exp(parts.log_p) - _onehot(parts)) * parts.w_y * over_classes(dl)
+        ),
         "option": lambda self, parts, dl, true: _nll(self, parts, dl, true, weighted=False),
     },
     "ce-index": {
@@ -226,7 +231,9 @@ SPECIFIC = {
     },
     "multi-margin": {
         "one_hot": lambda self, parts, dl, true: _multi_margin(self, parts, dl, true, with_y=False),
-        "factor_C": lambda self, parts, dl, true: _multi_margin(self, parts, dl, true, over_C=False),
+        "factor_C": lambda self, parts, dl, true: _multi_margin(
+            self, parts, dl, true, over_C=False
+        ),
         "option": lambda self, parts, dl, true: _multi_margin(self, parts, dl, true, use_p=False),
     },
     "triplet": {
@@ -235,7 +242,10 @@ SPECIFIC = {
             self, parts, dl, true, lambda v, d: p_norm_gradient(v, d, self.p), swap=False
         ),
         "unstable": lambda self, parts, dl, true: _triplet(
-            self, parts, dl, true,
+            self,
+            parts,
+            dl,
+            true,
             lambda v, d: v / d[:, None] if self.p == 2 else p_norm_gradient(v, d, self.p),
         ),
         "sign_pos": lambda self, parts, dl, true: (lambda g: (g[0], -g[1], g[2]))(true(parts, dl)),
@@ -254,7 +264,7 @@ EXPECTED = {
 def mistakes():
     for ex in E.EXERCISES:
         generic = GENERIC_LAYER if ex.is_layer else GENERIC_LOSS
-        made = {**{k: v for k, v in generic.items() if k in ex.applies or k == "dtype"}}
+        made = {k: v for k, v in generic.items() if k in ex.applies or k in ("dtype", "raised")}
         made.update(SPECIFIC.get(ex.name, {}))
         for kind, change in made.items():
             if kind == "dtype" and ex.is_layer:
@@ -362,7 +372,9 @@ def test_check_of_a_file_right_and_wrong(tmp_path, capsys):
     assert "DIAGNOSIS" in out and "weight" in out and "section 2.1.4" in out
     path.write_text(original)
     grad = "-parts.a * parts.sigmoid_neg_x + parts.b * parts.sigmoid_x"
-    _solve(path, f"        w = 1 if parts.w is None else parts.w\n        return w * ({grad}) * dl\n")
+    _solve(
+        path, f"        w = 1 if parts.w is None else parts.w\n        return w * ({grad}) * dl\n"
+    )
     assert cli.main(["exercise", "check", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("RIGHT") and "dl/dx = [-0.1 , -0.45, -0.9 ]" in out
@@ -390,13 +402,19 @@ def test_check_json_for_an_autograder(tmp_path, capsys):
     assert cli.main(["exercise", "check", "--json", str(path)]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["passed"] is False and result["diagnosis"]["kind"] == "one_hot"
-    assert 0 <= result["score"] < 1 and result["tests"] and "section 3.1.3" in result["diagnosis"]["section"]
+    assert (
+        0 <= result["score"] < 1
+        and result["tests"]
+        and "section 3.1.3" in result["diagnosis"]["section"]
+    )
 
 
 def test_list_hint_and_solution(capsys):
     assert cli.main(["exercise", "list"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    rows = [line for line in lines if line.split() and line.split()[0] in {e.name for e in E.EXERCISES}]
+    rows = [
+        line for line in lines if line.split() and line.split()[0] in {e.name for e in E.EXERCISES}
+    ]
     assert len(rows) == len(E.EXERCISES) >= 10
     levels = [e.level for e in E.EXERCISES]
     assert levels == sorted(levels)  # easy to hard

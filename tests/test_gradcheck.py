@@ -417,7 +417,10 @@ class _Wrong(nl.Loss):
     ("how", "said"),
     [
         ("sign", "a sign is flipped"),
-        ("missing 1/N", "the number of elements = 12 times the true one: the mean's 1/N is missing"),
+        (
+            "missing 1/N",
+            "the number of elements = 12 times the true one: the mean's 1/N is missing",
+        ),
         ("1/N twice", "1/the number of elements = 1/12 times the true one: divided by N twice"),
         ("factor 2", "2 times the true one: a constant factor"),
         ("chain p(1-p)", "the sigmoid's slope p (1 - p), is missing"),

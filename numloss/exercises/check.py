@@ -65,8 +65,16 @@ STEPS = {
     "wrong_entries": "the entries shown",
 }
 # when several mistakes fit every failing check, the most telling one is named
-PRIORITY = ("one_hot", "chain", "option", "upstream", "mean_forgotten", "mean_twice", "sign",
-            "factor")  # fmt: skip
+PRIORITY = (
+    "one_hot",
+    "chain",
+    "option",
+    "upstream",
+    "mean_forgotten",
+    "mean_twice",
+    "sign",
+    "factor",
+)
 
 
 @dataclass
@@ -141,14 +149,16 @@ def load(path: str):
         raise _Stop("raised", _their_error(err, path, "loading your file")) from None
     name = getattr(module, "EXERCISE", None)
     if name is None:
-        raise _Stop("raised", f"{path} sets no EXERCISE = \"...\": is it an exercise file?")
+        raise _Stop("raised", f'{path} sets no EXERCISE = "...": is it an exercise file?')
     ex = find(name)
     mine = [
         v
         for v in vars(module).values()
-        if isinstance(v, type) and issubclass(v, ex.reference) and v is not ex.reference
+        if isinstance(v, type)
+        and issubclass(v, ex.reference)
+        and v is not ex.reference
         and v.__module__ == module.__name__
-    ]  # fmt: skip
+    ]
     if not mine:
         raise _Stop("raised", f"{path} defines no subclass of {ex.reference.__name__}")
     return ex, mine[0]
@@ -213,15 +223,33 @@ def _run(ex: Exercise, cls, case: Case, path: str | None):
     except NotImplementedError as err:
         raise _Stop("not_started", f"{ex.method} still raises NotImplementedError: {err}") from None
     except Exception as err:  # the student's code, any error
-        raise _Stop("raised", _their_error(err, path, f"checking \"{case.label}\"")) from None
+        raise _Stop("raised", _their_error(err, path, f'checking "{case.label}"')) from None
     for name, before, after in zip(("input",) * len(saved), saved, theirs, strict=True):
         if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
-            return ref, r, dl, s, ("mutation", "your backward changed the caller's input array "
-                                   f"({name}) in place, in \"{case.label}\"")  # fmt: skip
+            return (
+                ref,
+                r,
+                dl,
+                s,
+                (
+                    "mutation",
+                    "your backward changed the caller's input array "
+                    f'({name}) in place, in "{case.label}"',
+                ),
+            )
     for a, b in zip(s, again, strict=True):
         if a is not None and b is not None and not np.array_equal(a, b, equal_nan=True):
-            return ref, r, dl, s, ("mutation", "a second backward gave another gradient: your "
-                                   "backward changed forward's parts in place")  # fmt: skip
+            return (
+                ref,
+                r,
+                dl,
+                s,
+                (
+                    "mutation",
+                    "a second backward gave another gradient: your "
+                    "backward changed forward's parts in place",
+                ),
+            )
     return ref, r, dl, s, None
 
 
@@ -238,17 +266,27 @@ def _compare(ex: Exercise, case: Case, r: tuple, s: tuple):
         a = np.asarray(a) if a is not None else None
         if a is None or a.shape != b.shape:
             got = "None" if a is None else f"shape {a.shape}"
-            return i, "shape", f'{name}: yours has {got}; expected shape {b.shape} (in "{case.label}")'
+            return (
+                i,
+                "shape",
+                f'{name}: yours has {got}; expected shape {b.shape} (in "{case.label}")',
+            )
         if a.dtype != b.dtype:
-            return i, "dtype", (
-                f'{name}: yours has dtype {a.dtype}; expected {b.dtype} (in "{case.label}")'
+            return (
+                i,
+                "dtype",
+                (f'{name}: yours has dtype {a.dtype}; expected {b.dtype} (in "{case.label}")'),
             )
         bad = ~np.isfinite(a) & np.isfinite(b)
         if bad.any():
             where = tuple(int(k) for k in np.argwhere(bad)[0])
-            return i, "unstable", (
-                f"{name}{list(where)} is {a[where]} where the true value is {b[where]:.4g} "
-                f"(in \"{case.label}\", input {_show(case.inputs[0], where)})"
+            return (
+                i,
+                "unstable",
+                (
+                    f"{name}{list(where)} is {a[where]} where the true value is {b[where]:.4g} "
+                    f'(in "{case.label}", input {_show(case.inputs[0], where)})'
+                ),
             )
         if not dg.close(a, b, rtol):
             return i, None, ""
@@ -294,29 +332,57 @@ def _candidates(ex: Exercise, case: Case, ref, r: tuple, dl) -> list:
     counts = _counts(ex, case, ref)
     N = counts.get("N", 1)
     if ex.is_layer:
-        out.append(("upstream", "you used 1 where g (grad_output) was due", rerun(np.ones_like(dl))))
+        out.append(
+            ("upstream", "you used 1 where g (grad_output) was due", rerun(np.ones_like(dl)))
+        )
         if N > 1:
-            out.append(("mean_twice", f"yours is the true one divided by N = {N}: g already "
-                        "holds the loss's mean, do not average over the batch",
-                        rerun(dl / N)))  # fmt: skip
+            out.append(
+                (
+                    "mean_twice",
+                    f"yours is the true one divided by N = {N}: g already "
+                    "holds the loss's mean, do not average over the batch",
+                    rerun(dl / N),
+                )
+            )
         return out
     g = 1.0 if case.grad_output is None else np.asarray(_grad_output(case, np.shape(dl), float))
     mean = case.reduction in ("mean", "batchmean")
     D = float(ref._last.denominator) if mean else 1.0
     with np.errstate(all="ignore"):
-        out.append(("upstream", "you did not multiply by dl: it holds grad_output"
-                    + (f" and the mean's 1/N (N = {D:g})" if mean else ""),
-                    rerun(np.ones_like(dl) if np.ndim(dl) else dl.dtype.type(1))))  # fmt: skip
+        out.append(
+            (
+                "upstream",
+                "you did not multiply by dl: it holds grad_output"
+                + (f" and the mean's 1/N (N = {D:g})" if mean else ""),
+                rerun(np.ones_like(dl) if np.ndim(dl) else dl.dtype.type(1)),
+            )
+        )
         if np.ndim(g) or float(g) != 1:
-            out.append(("upstream", "grad_output is missing: yours is right for grad_output = 1",
-                        rerun(dl / g)))  # fmt: skip
+            out.append(
+                (
+                    "upstream",
+                    "grad_output is missing: yours is right for grad_output = 1",
+                    rerun(dl / g),
+                )
+            )
         if mean and D > 1:
-            out.append(("mean_forgotten", f"yours is N = {D:g} times the true one: the mean's "
-                        "1/N is missing", rerun(dl * D)))  # fmt: skip
+            out.append(
+                (
+                    "mean_forgotten",
+                    f"yours is N = {D:g} times the true one: the mean's 1/N is missing",
+                    rerun(dl * D),
+                )
+            )
         for label, n in {"N": N, "the number of elements": np.asarray(case.inputs[0]).size}.items():
             if n > 1:
-                out.append(("mean_twice", f"yours is the true one divided by {label} = {n}: dl "
-                            "already holds the mean's 1/N", rerun(dl / n)))  # fmt: skip
+                out.append(
+                    (
+                        "mean_twice",
+                        f"yours is the true one divided by {label} = {n}: dl "
+                        "already holds the mean's 1/N",
+                        rerun(dl / n),
+                    )
+                )
     return out
 
 
@@ -362,9 +428,14 @@ def check_class(cls, exercise, seed: int = 0, path: str | None = None) -> Result
             for case in ex.cases(seed):
                 ref, r, dl, s, wrong = _run(ex, cls, case, path)
                 if wrong is not None:
-                    return _result(ex, path, outcomes, Diagnosis(
-                        wrong[0], TITLES[wrong[0]], wrong[1], _step(ex, wrong[0]),
-                        ex.where()))  # fmt: skip
+                    return _result(
+                        ex,
+                        path,
+                        outcomes,
+                        Diagnosis(
+                            wrong[0], TITLES[wrong[0]], wrong[1], _step(ex, wrong[0]), ex.where()
+                        ),
+                    )
                 bad = _compare(ex, case, r, s)
                 if bad is None:
                     outcomes.append(Outcome(case.label, case.group, True))
@@ -374,8 +445,12 @@ def check_class(cls, exercise, seed: int = 0, path: str | None = None) -> Result
                     kind = "shape_dtype"  # named when nothing else is wrong
                     outcomes.append(Outcome(case.label, case.group, False, kind, [kind], detail))
                     if bad[1] == "shape":
-                        return _result(ex, path, outcomes, Diagnosis(
-                            kind, TITLES[kind], detail, _step(ex, kind), ex.where()))  # fmt: skip
+                        return _result(
+                            ex,
+                            path,
+                            outcomes,
+                            Diagnosis(kind, TITLES[kind], detail, _step(ex, kind), ex.where()),
+                        )
                     failures.append((case, {kind: detail}, i, s, r))
                     continue
                 kinds = {kind: detail} if kind else _kinds(ex, case, ref, r, dl, s, i)
@@ -386,11 +461,24 @@ def check_class(cls, exercise, seed: int = 0, path: str | None = None) -> Result
     except _Stop as stop:
         if stop.kind == "raised" and case.group == "option" and all(o.passed for o in outcomes):
             names = ", ".join(case.option_names)  # plain checks pass; an option makes it raise
-            return _result(ex, path, outcomes, Diagnosis(
-                "option", f"{TITLES['option']} ({names})", stop.detail, _step(ex, "option"),
-                ex.where()))  # fmt: skip
-        return _result(ex, path, outcomes, Diagnosis(
-            stop.kind, TITLES[stop.kind], stop.detail, _step(ex, stop.kind), ex.where()))  # fmt: skip
+            return _result(
+                ex,
+                path,
+                outcomes,
+                Diagnosis(
+                    "option",
+                    f"{TITLES['option']} ({names})",
+                    stop.detail,
+                    _step(ex, "option"),
+                    ex.where(),
+                ),
+            )
+        return _result(
+            ex,
+            path,
+            outcomes,
+            Diagnosis(stop.kind, TITLES[stop.kind], stop.detail, _step(ex, stop.kind), ex.where()),
+        )
     if not failures:
         return _result(ex, path, outcomes, None, _right(ex, cls, seed))
     diagnosis = _diagnose(ex, failures)
@@ -409,9 +497,10 @@ def _step(ex: Exercise, kind: str) -> str:
 def _diagnose(ex: Exercise, failures: list) -> Diagnosis:
     """One diagnosis from every failing check: the mistake all the plain failures share."""
     core = [
-        f for f in failures if f[0].group in ("plain", "upstream", "lesson")
-        and "shape_dtype" not in f[1]
-    ]  # fmt: skip
+        f
+        for f in failures
+        if f[0].group in ("plain", "upstream", "lesson") and "shape_dtype" not in f[1]
+    ]
     if core:
         common = set(core[0][1])
         for f in core[1:]:
@@ -421,9 +510,13 @@ def _diagnose(ex: Exercise, failures: list) -> Diagnosis:
             kind = next((k for k in PRIORITY if k in core[0][1]), None)
         if kind is None:
             case, _, i, s, r = core[0]
-            return Diagnosis("wrong_entries", TITLES["wrong_entries"],
-                             dg.where_wrong(s[i], r[i], ex.outputs[i]) + f'\n  (in "{case.label}")',
-                             _step(ex, "wrong_entries"), ex.where())  # fmt: skip
+            return Diagnosis(
+                "wrong_entries",
+                TITLES["wrong_entries"],
+                dg.where_wrong(s[i], r[i], ex.outputs[i]) + f'\n  (in "{case.label}")',
+                _step(ex, "wrong_entries"),
+                ex.where(),
+            )
         detail = next(f[1][kind] for f in core if kind in f[1])
         title = TITLES[kind]
         if kind == "option":  # an option every check has (label_smoothing in ce-smoothing)
@@ -435,26 +528,51 @@ def _diagnose(ex: Exercise, failures: list) -> Diagnosis:
         for f in options:
             names += [n for n in f[0].option_names if n not in names]
         details = [d for f in options for k, d in f[1].items() if k == "option"]
-        detail = details[0] if details else (
-            f"every plain check passes; the checks with {', '.join(names)} fail:\n"
-            + dg.where_wrong(options[0][3][options[0][2]], options[0][4][options[0][2]],
-                             ex.outputs[options[0][2]])  # fmt: skip
+        detail = (
+            details[0]
+            if details
+            else (
+                f"every plain check passes; the checks with {', '.join(names)} fail:\n"
+                + dg.where_wrong(
+                    options[0][3][options[0][2]],
+                    options[0][4][options[0][2]],
+                    ex.outputs[options[0][2]],
+                )
+            )
         )
-        return Diagnosis("option", f"{TITLES['option']} ({', '.join(names)})", detail,
-                         _step(ex, "option"), ex.where())  # fmt: skip
+        return Diagnosis(
+            "option",
+            f"{TITLES['option']} ({', '.join(names)})",
+            detail,
+            _step(ex, "option"),
+            ex.where(),
+        )
     failures.sort(key=lambda f: "shape_dtype" in f[1])  # a dtype last
     case, kinds, i, s, r = failures[0]
     if "shape_dtype" in kinds:
-        return Diagnosis("shape_dtype", TITLES["shape_dtype"], kinds["shape_dtype"],
-                         _step(ex, "shape_dtype"), ex.where())  # fmt: skip
+        return Diagnosis(
+            "shape_dtype",
+            TITLES["shape_dtype"],
+            kinds["shape_dtype"],
+            _step(ex, "shape_dtype"),
+            ex.where(),
+        )
     if case.group == "extreme":
-        return Diagnosis("unstable", TITLES["unstable"],
-                         "at extreme inputs yours differs from the true gradient:\n"
-                         + dg.where_wrong(s[i], r[i], ex.outputs[i]),
-                         _step(ex, "unstable"), ex.where())  # fmt: skip
-    return Diagnosis("shape_dtype", TITLES["shape_dtype"],
-                     f"right in float64, wrong in float32:\n{dg.where_wrong(s[i], r[i])}",
-                     _step(ex, "shape_dtype"), ex.where())  # fmt: skip
+        return Diagnosis(
+            "unstable",
+            TITLES["unstable"],
+            "at extreme inputs yours differs from the true gradient:\n"
+            + dg.where_wrong(s[i], r[i], ex.outputs[i]),
+            _step(ex, "unstable"),
+            ex.where(),
+        )
+    return Diagnosis(
+        "shape_dtype",
+        TITLES["shape_dtype"],
+        f"right in float64, wrong in float32:\n{dg.where_wrong(s[i], r[i])}",
+        _step(ex, "shape_dtype"),
+        ex.where(),
+    )
 
 
 def _right(ex: Exercise, cls, seed: int) -> str:
@@ -480,8 +598,11 @@ def _result(ex, path, outcomes, diagnosis, right: str | None = None) -> Result:
     score = passed / total if diagnosis is not None else 1.0
     ok = diagnosis is None
     checked = f"{len(outcomes)} checks" if ok else f"{passed} of {total} checks passed"
-    message = right + f"\n({checked}: shapes, reductions, grad_output, options, extreme inputs)" \
-        if ok else f"WRONG: {ex.name} ({checked}).\n{diagnosis}"  # fmt: skip
+    message = (
+        right + f"\n({checked}: shapes, reductions, grad_output, options, extreme inputs)"
+        if ok
+        else f"WRONG: {ex.name} ({checked}).\n{diagnosis}"
+    )
     return Result(ex.name, path, ok, round(score, 3), diagnosis, outcomes, message)
 
 

@@ -43,7 +43,11 @@ def close(a, b, rtol: float = 1e-6, atol_scale: float = 1e-9) -> bool:
 
 def match(student, candidates, rtol: float = 1e-6) -> list[str]:
     """The names of the candidates ``(name, predicted)`` that `student` equals."""
-    return [name for name, predicted in candidates if predicted is not None and close(student, predicted, rtol)]
+    return [
+        name
+        for name, predicted in candidates
+        if predicted is not None and close(student, predicted, rtol)
+    ]
 
 
 def constant_ratio(student, truth, rtol: float = 1e-6):
@@ -159,10 +163,12 @@ def explain_mismatch(analytic, numeric, name: str = "input", x=None) -> str:
     if c is not None:
         label = name_factor(c, counts)
         why = (
-            "the mean's 1/N is missing" if label.startswith(("N", "the number"))
-            else "divided by N twice" if label.startswith("1/")
+            "the mean's 1/N is missing"
+            if label.startswith(("N", "the number"))
+            else "divided by N twice"
+            if label.startswith("1/")
             else "a constant factor: a 2 dropped from a square, a 1/C forgotten?"
-        )  # fmt: skip
+        )
         return f"{head} is {label} times the true one: {why}"
     if x is not None:
         from ..primitives import sigmoid

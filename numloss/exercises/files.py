@@ -72,10 +72,12 @@ def student_file(name: str) -> str:
     parts = "\n".join(f"    #     {line}" for line in _parts_lines(ex))
     what = "r" if ex.is_layer else "parts"
     formula = textwrap.indent(ex.formula, "#     ")
-    derive = "\n".join(textwrap.wrap(f"Derive: {ex.derive}.", 86, initial_indent="# ",
-                                     subsequent_indent="# "))  # fmt: skip
-    about = "\n".join(textwrap.wrap(about, 84, initial_indent="        # ",
-                                    subsequent_indent="        # "))  # fmt: skip
+    derive = "\n".join(
+        textwrap.wrap(f"Derive: {ex.derive}.", 86, initial_indent="# ", subsequent_indent="# ")
+    )
+    about = "\n".join(
+        textwrap.wrap(about, 84, initial_indent="        # ", subsequent_indent="        # ")
+    )
     message = f"derive {ex.derive.split(';')[0]}; return {ex.derive.split(';', 1)[-1].strip()}"
     message = message.replace('"', "'")
     return f'''# %% [markdown]

@@ -94,8 +94,8 @@ class Exercise:
     def where(self) -> str:
         """The lesson section, by number and title."""
         if self.section == "intro":
-            return f"the lesson's introduction, \"{self.section_title}\""
-        return f"lesson section {self.section}, \"{self.section_title}\""
+            return f'the lesson\'s introduction, "{self.section_title}"'
+        return f'lesson section {self.section}, "{self.section_title}"'
 
     def build(self, cls, case: Case):
         """The object for `case`, of class `cls` (the reference, or the student's)."""
@@ -105,8 +105,13 @@ class Exercise:
             return cls()
         opts = dict(case.options)
         W, b = opts.pop("W", None), opts.pop("b", None)
-        layer = cls(opts["in_features"], opts["out_features"], opts.get("bias", True),
-                    seed=case.seed, dtype=opts.get("dtype", np.float64))  # fmt: skip
+        layer = cls(
+            opts["in_features"],
+            opts["out_features"],
+            opts.get("bias", True),
+            seed=case.seed,
+            dtype=opts.get("dtype", np.float64),
+        )
         if W is not None:
             layer.weight.data[...] = W
             if layer.bias is not None:
@@ -122,13 +127,16 @@ class Exercise:
         out = [
             Case("sum, grad_output 1", "plain", base, "sum", self.make(rng, s0), None),
             Case(f"{mean}, grad_output 1", "plain", base, mean, self.make(rng, s1), None),
-            Case("none, grad_output an array", "upstream", base, "none", self.make(rng, s1),
-                 "array"),  # fmt: skip
+            Case(
+                "none, grad_output an array", "upstream", base, "none", self.make(rng, s1), "array"
+            ),
             Case("sum, grad_output 2.5", "upstream", base, "sum", self.make(rng, s0), 2.5),
             Case(f"{mean}, grad_output -0.7", "upstream", base, mean, self.make(rng, s1), -0.7),
         ]
         inputs, options, reduction, g = self.lesson
-        out.append(Case("the lesson's numbers", "lesson", {**base, **options}, reduction, inputs, g))
+        out.append(
+            Case("the lesson's numbers", "lesson", {**base, **options}, reduction, inputs, g)
+        )
         for names, draw in self.options:
             for reduction, g in ((mean, None), ("none", "array")):
                 opts, inputs = draw(rng, self.make(rng, s1))
@@ -159,8 +167,9 @@ class Exercise:
         out.append(Case("the lesson's numbers", "lesson", {**base, **options}, None, inputs, g))
         for names, draw in self.options:
             opts, inputs = draw(rng, self.make(rng, s1))
-            out.append(Case(", ".join(names), "option", {**base, **opts}, None, inputs, "array",
-                            names))  # fmt: skip
+            out.append(
+                Case(", ".join(names), "option", {**base, **opts}, None, inputs, "array", names)
+            )
         if self.extreme is not None:
             inputs, opts = self.extreme
             out.append(Case("extreme inputs", "extreme", {**base, **opts}, None, inputs, "array"))
@@ -252,30 +261,50 @@ def _bce_logits_variants(ref, case, dl, r):
     P = ref._record
     w = 1.0 if P.w is None else P.w
     return [
-        ("chain", "your gradient is dl/dp, the true one divided by p (1 - p): the sigmoid's "
-                  "slope dp/dx = p (1 - p) is missing", (r[0] / (P.sigmoid_x * P.sigmoid_neg_x),)),
-        ("one_hot", "you returned p where p - y was due: the label's term -y is missing",
-         (w * P.sigmoid_x * dl,)),
-    ]  # fmt: skip
+        (
+            "chain",
+            "your gradient is dl/dp, the true one divided by p (1 - p): the sigmoid's "
+            "slope dp/dx = p (1 - p) is missing",
+            (r[0] / (P.sigmoid_x * P.sigmoid_neg_x),),
+        ),
+        (
+            "one_hot",
+            "you returned p where p - y was due: the label's term -y is missing",
+            (w * P.sigmoid_x * dl,),
+        ),
+    ]
 
 
 def _bce_variants(ref, case, dl, r):
     P = ref._record
     w = 1.0 if P.w is None else P.w
     return [
-        ("chain", "you returned p - y, the gradient with respect to the logit; here the input "
-                  "is p itself (no sigmoid to go through): dl/dp = (p - y) / (p (1 - p))",
-         (w * (P.p - P.y) * dl,)),
-    ]  # fmt: skip
+        (
+            "chain",
+            "you returned p - y, the gradient with respect to the logit; here the input "
+            "is p itself (no sigmoid to go through): dl/dp = (p - y) / (p (1 - p))",
+            (w * (P.p - P.y) * dl,),
+        ),
+    ]
 
 
 def _hinge_variants(ref, case, dl, r):
     P = ref._record
-    out = [("chain", "the factor du/df = y is missing (u = y f)",
-            (np.where(P.inside, -1.0, 0.0) * dl,))]  # fmt: skip
+    out = [
+        (
+            "chain",
+            "the factor du/df = y is missing (u = y f)",
+            (np.where(P.inside, -1.0, 0.0) * dl,),
+        )
+    ]
     if ref.margin != 1:
-        out.append(("option", "margin: you compared u with 1, not with self.margin",
-                    (np.where(P.u < 1, -P.y, 0.0) * dl,)))  # fmt: skip
+        out.append(
+            (
+                "option",
+                "margin: you compared u with 1, not with self.margin",
+                (np.where(P.u < 1, -P.y, 0.0) * dl,),
+            )
+        )
     return out
 
 
@@ -289,16 +318,26 @@ def _sigmoid_variants(ref, case, g, r):
 
 def _mse_sigmoid_variants(ref, case, dl, r):
     P = ref._record
-    return [("chain", "you stopped at dl/ds = 2 (s - y): the sigmoid's slope ds/dz = s (1 - s) "
-                      "is missing", (2 * P.diff * dl,))]  # fmt: skip
+    return [
+        (
+            "chain",
+            "you stopped at dl/ds = 2 (s - y): the sigmoid's slope ds/dz = s (1 - s) is missing",
+            (2 * P.diff * dl,),
+        )
+    ]
 
 
 def _kl_variants(ref, case, dl, r):
     P = ref._record
     q = np.exp(P.log_p - P.log_ratio)  # x = log q
     with np.errstate(divide="ignore", invalid="ignore"):
-        return [("chain", "you returned dl/dq = -p / q; the input is x = log q, and dq/dx = q",
-                 (-P.p / q * dl,))]  # fmt: skip
+        return [
+            (
+                "chain",
+                "you returned dl/dq = -p / q; the input is x = log q, and dq/dx = q",
+                (-P.p / q * dl,),
+            )
+        ]
 
 
 def _nll_variants(ref, case, dl, r):
@@ -308,12 +347,19 @@ def _nll_variants(ref, case, dl, r):
     np.put_along_axis(hot, P.y, 1.0, axis=1)
     soft = (np.exp(P.log_p) - hot) * P.w_y * over_classes(dl)
     return [
-        ("one_hot", "you put -w_y at every class: l_n depends only on the target's entry "
-                    "log p_y, so only that entry has a gradient (times [k = y])", (every,)),
-        ("chain", "you returned p - one-hot, the gradient for logits; the input is already "
-                  "log p (NLLLoss takes log-probabilities), so there is no softmax to go through",
-         (soft,)),
-    ]  # fmt: skip
+        (
+            "one_hot",
+            "you put -w_y at every class: l_n depends only on the target's entry "
+            "log p_y, so only that entry has a gradient (times [k = y])",
+            (every,),
+        ),
+        (
+            "chain",
+            "you returned p - one-hot, the gradient for logits; the input is already "
+            "log p (NLLLoss takes log-probabilities), so there is no softmax to go through",
+            (soft,),
+        ),
+    ]
 
 
 def _ce_variants(ref, case, dl, r):
@@ -322,23 +368,36 @@ def _ce_variants(ref, case, dl, r):
     with np.errstate(divide="ignore", invalid="ignore"):
         via_p = np.where(P.B > 0, -P.B / P.p, 0.0) * d
     out = [
-        ("one_hot", "you returned a p where a p - B (p - one-hot for a plain target) was due: "
-                    "the one-hot term -[k = y] is missing", (P.a * P.p * d,)),
-        ("chain", "you returned dl/dp = -B / p, the true gradient before the softmax: the "
-                  "softmax's Jacobian dp_c/dz_k = p_c ([c = k] - p_k) is missing", (via_p,)),
-    ]  # fmt: skip
+        (
+            "one_hot",
+            "you returned a p where a p - B (p - one-hot for a plain target) was due: "
+            "the one-hot term -[k = y] is missing",
+            (P.a * P.p * d,),
+        ),
+        (
+            "chain",
+            "you returned dl/dp = -B / p, the true gradient before the softmax: the "
+            "softmax's Jacobian dp_c/dz_k = p_c ([c = k] - p_k) is missing",
+            (via_p,),
+        ),
+    ]
     alpha = ref.label_smoothing
     if alpha > 0:
         C = P.p.shape[1]
         w = 1.0 if ref.weight is None else ref.weight[None, :]
         kept = P.t.sum(axis=1, keepdims=True)  # 0 on ignored samples
         for B, why in (
-            (P.t * w, "the smoothing's alpha / C share of B is missing: B_c = ((1 - alpha) t_c "
-                      "+ alpha / C) w_c"),
-            (((1 - alpha) * P.t + alpha / (C - 1) * (kept - P.t)) * w,
-             "you smoothed towards alpha / (C - 1) on the other classes; PyTorch and the lesson "
-             "use alpha / C on every class"),
-        ):  # fmt: skip
+            (
+                P.t * w,
+                "the smoothing's alpha / C share of B is missing: B_c = ((1 - alpha) t_c "
+                "+ alpha / C) w_c",
+            ),
+            (
+                ((1 - alpha) * P.t + alpha / (C - 1) * (kept - P.t)) * w,
+                "you smoothed towards alpha / (C - 1) on the other classes; PyTorch and the lesson "
+                "use alpha / C on every class",
+            ),
+        ):
             a = B.sum(axis=1, keepdims=True)
             out.append(("option", f"label_smoothing: {why}", ((a * P.p - B) * d,)))
     return out
@@ -351,11 +410,19 @@ def _multi_margin_variants(ref, case, dl, r):
     flipped = r[0].copy()
     np.put_along_axis(flipped, P.y, -np.take_along_axis(r[0], P.y, axis=1), axis=1)
     return [
-        ("one_hot", "the true class's entry is missing: x_y is in every h_i = margin - x_y + x_i, "
-                    "so dl/dx_y = -(the sum of the other entries)", (no_y,)),
-        ("one_hot", "the true class's entry has the wrong sign: dl/dx_y = -(the sum of the "
-                    "other entries), since h_i = margin - x_y + x_i has -x_y", (flipped,)),
-    ]  # fmt: skip
+        (
+            "one_hot",
+            "the true class's entry is missing: x_y is in every h_i = margin - x_y + x_i, "
+            "so dl/dx_y = -(the sum of the other entries)",
+            (no_y,),
+        ),
+        (
+            "one_hot",
+            "the true class's entry has the wrong sign: dl/dx_y = -(the sum of the "
+            "other entries), since h_i = margin - x_y + x_i has -x_y",
+            (flipped,),
+        ),
+    ]
 
 
 def _triplet_variants(ref, case, dl, r):
@@ -415,11 +482,21 @@ EXERCISES = (
         },
         stable="the stable form: sigmoid(x) and sigmoid(-x) from numloss.sigmoid_pair (parts "
         "has both), never exp(x) / (1 + exp(x)), which is inf / inf at x = 1e4 (lesson section "
-        "2.1.4, \"PyTorch: prefer the logits\")",
-        options=((("weight",), _weight(per="last")), (("pos_weight",), lambda rng, i: (
-            {"pos_weight": rng.uniform(0.5, 3.0, i[0].shape[-1])}, i))),  # fmt: skip
-        extreme=((np.array([-1e4, -40.0, 40.0, 1e4, 0.0, 30.0]),
-                  np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0])), {}),  # fmt: skip
+        '2.1.4, "PyTorch: prefer the logits")',
+        options=(
+            (("weight",), _weight(per="last")),
+            (
+                ("pos_weight",),
+                lambda rng, i: ({"pos_weight": rng.uniform(0.5, 3.0, i[0].shape[-1])}, i),
+            ),
+        ),
+        extreme=(
+            (
+                np.array([-1e4, -40.0, 40.0, 1e4, 0.0, 30.0]),
+                np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0]),
+            ),
+            {},
+        ),
         outputs=("dl/dx",),
         applies=KINDS[:12],
     ),
@@ -445,12 +522,21 @@ EXERCISES = (
         variants=_sigmoid_variants,
         steps={"chain": "the sigmoid's derivative ds/dx = s (1 - s), then times g"},
         stable="the stable form: use r.s, the output forward kept; exp(-x) / (1 + exp(-x))^2 "
-        "is inf / inf at x = -1000 (lesson section 2.1.3, \"convexity: why not MSE\")",
+        'is inf / inf at x = -1000 (lesson section 2.1.3, "convexity: why not MSE")',
         extreme=((np.array([[-1e3, -40.0, 0.0, 40.0, 1e3]]),), {}),
         method="_backward",
         outputs=("dL/dx",),
-        applies=("sign", "mean_twice", "factor", "upstream", "chain", "shape_dtype", "mutation",
-                 "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "chain",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="hinge",
@@ -477,8 +563,19 @@ EXERCISES = (
         },
         options=((("margin",), _opt(margin=0.5)), (("margin",), _opt(margin=2.0))),
         outputs=("dl/df",),
-        applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain", "option",
-                 "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_forgotten",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "chain",
+            "option",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="bce",
@@ -506,14 +603,28 @@ EXERCISES = (
             "option": "the weight w multiplies each element's gradient",
         },
         stable="the clamp: where log p or log(1 - p) is clamped at -100 (p = 0 or 1) the term "
-        "is constant and its gradient 0, never y / 0 (lesson section 2.1.1, \"the BCE formula, "
-        "an if-else\"; section 2.1.4 says why logits are better)",
+        'is constant and its gradient 0, never y / 0 (lesson section 2.1.1, "the BCE formula, '
+        'an if-else"; section 2.1.4 says why logits are better)',
         options=((("weight",), _weight(per="last")),),
-        extreme=((np.array([0.0, 1.0, 1e-30, 0.5, 0.0, 1.0]),
-                  np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0])), {}),  # fmt: skip
+        extreme=(
+            (np.array([0.0, 1.0, 1e-30, 0.5, 0.0, 1.0]), np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0])),
+            {},
+        ),
         outputs=("dl/dp",),
-        applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain", "option",
-                 "unstable", "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_forgotten",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "chain",
+            "option",
+            "unstable",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="mse-sigmoid",
@@ -540,12 +651,24 @@ EXERCISES = (
             "factor": "d/ds (s - y)^2 = 2 (s - y): the 2 of the square",
         },
         stable="the stable form: parts.s and parts.one_minus_s; exp(-z) / (1 + exp(-z))^2 is "
-        "inf / inf at z = -1000 (lesson section 2.1.3, \"convexity: why not MSE\")",
-        extreme=((np.array([-1e3, -40.0, 0.0, 40.0, 1e3]),
-                  np.array([1.0, 0.0, 1.0, 1.0, 0.0])), {}),  # fmt: skip
+        'inf / inf at z = -1000 (lesson section 2.1.3, "convexity: why not MSE")',
+        extreme=(
+            (np.array([-1e3, -40.0, 0.0, 40.0, 1e3]), np.array([1.0, 0.0, 1.0, 1.0, 0.0])),
+            {},
+        ),
         outputs=("dl/dz",),
-        applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain",
-                 "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_forgotten",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "chain",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="kl-div",
@@ -570,12 +693,26 @@ EXERCISES = (
             "chain": "the input is x = log q: d/dx (-p x) = -p, with no 1 / q",
             "option": "p is the target's probability: e^t with log_target (parts.p has it)",
         },
-        options=((("log_target",), lambda rng, i: ({"log_target": True},
-                                                   (i[0], np.log(np.maximum(i[1], 1e-300))))),),
+        options=(
+            (
+                ("log_target",),
+                lambda rng, i: ({"log_target": True}, (i[0], np.log(np.maximum(i[1], 1e-300)))),
+            ),
+        ),
         reductions=("batchmean", "sum", "none"),
         outputs=("dl/dx",),
-        applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain",
-                 "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_forgotten",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "chain",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="nll",
@@ -597,8 +734,12 @@ EXERCISES = (
         ),
         make=_log_probs_index,
         shapes=((4, 3), (5, 4)),
-        lesson=((log_softmax(np.array([[2.0, 1.0, 0.1]]), axis=1), np.array([0])), {}, "mean",
-                None),  # fmt: skip
+        lesson=(
+            (log_softmax(np.array([[2.0, 1.0, 0.1]]), axis=1), np.array([0])),
+            {},
+            "mean",
+            None,
+        ),
         variants=_nll_variants,
         steps={
             "one_hot": "l_n's dependence: only the target entry log p_y, so [k = y]",
@@ -607,8 +748,20 @@ EXERCISES = (
         },
         options=((("weight",), _weight()), (("ignore_index",), _ignore_index)),
         outputs=("dl/d(log p)",),
-        applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain", "one_hot",
-                 "option", "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_forgotten",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "chain",
+            "one_hot",
+            "option",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="ce-index",
@@ -639,11 +792,16 @@ EXERCISES = (
             "option": "B_c carries the weight w_c and is 0 on ignored samples; a = sum_c B_c",
         },
         stable="the stable form: parts.p, the softmax forward computed from z - max z; "
-        "np.exp(z) / np.exp(z).sum() is inf / inf at z = 1000 (lesson section 3.1.1, \"from "
-        "softmax to cross-entropy\")",
+        'np.exp(z) / np.exp(z).sum() is inf / inf at z = 1000 (lesson section 3.1.1, "from '
+        'softmax to cross-entropy")',
         options=((("weight",), _weight()), (("ignore_index",), _ignore_index)),
-        extreme=((np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
-                  np.array([0, 1, 2])), {}),  # fmt: skip
+        extreme=(
+            (
+                np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
+                np.array([0, 1, 2]),
+            ),
+            {},
+        ),
         outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
@@ -675,10 +833,12 @@ EXERCISES = (
             "option": "with a weight, a = sum_c w_c t_c is not 1: a p - B",
         },
         stable="the stable form: parts.p, the softmax forward computed from z - max z "
-        "(lesson section 3.1.1, \"from softmax to cross-entropy\")",
+        '(lesson section 3.1.1, "from softmax to cross-entropy")',
         options=((("weight",), _weight()), (("one-hot target",), _one_hot_target)),
-        extreme=((np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
-                  np.eye(3)), {}),  # fmt: skip
+        extreme=(
+            (np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]), np.eye(3)),
+            {},
+        ),
         outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
@@ -703,9 +863,12 @@ EXERCISES = (
         ),
         make=_x,
         shapes=((4, 3), (6, 3)),
-        lesson=((np.array([[3.0, 1.0], [0.0, 1.0]]),),
-                {"in_features": 2, "out_features": 1, "W": [[1.0, -2.0]], "b": [0.5]}, None,
-                np.array([[1.0], [2.0]])),  # fmt: skip
+        lesson=(
+            (np.array([[3.0, 1.0], [0.0, 1.0]]),),
+            {"in_features": 2, "out_features": 1, "W": [[1.0, -2.0]], "b": [0.5]},
+            None,
+            np.array([[1.0], [2.0]]),
+        ),
         variants=_linear_variants,
         steps={
             "shape_dtype": "the shapes: dL/dx is (N, in) = g (N, out) W (out, in); dL/dW is "
@@ -716,8 +879,17 @@ EXERCISES = (
         options=((("bias",), _opt(bias=False)),),
         method="_backward",
         outputs=("dL/dx", "weight.grad", "bias.grad"),
-        applies=("sign", "mean_twice", "factor", "upstream", "option", "shape_dtype", "mutation",
-                 "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "option",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="ce-smoothing",
@@ -750,12 +922,20 @@ EXERCISES = (
             "(section 3.3.2)",
         },
         stable="the stable form: parts.p, the softmax forward computed from z - max z "
-        "(lesson section 3.1.1, \"from softmax to cross-entropy\")",
+        '(lesson section 3.1.1, "from softmax to cross-entropy")',
         base={"label_smoothing": 0.1},
-        options=((("weight",), _weight()), (("ignore_index",), _ignore_index),
-                 (("label_smoothing",), _opt(label_smoothing=0.3))),  # fmt: skip
-        extreme=((np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
-                  np.array([0, 1, 2])), {}),  # fmt: skip
+        options=(
+            (("weight",), _weight()),
+            (("ignore_index",), _ignore_index),
+            (("label_smoothing",), _opt(label_smoothing=0.3)),
+        ),
+        extreme=(
+            (
+                np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
+                np.array([0, 1, 2]),
+            ),
+            {},
+        ),
         outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
@@ -789,8 +969,19 @@ EXERCISES = (
         },
         options=((("p",), _opt(p=2)), (("margin",), _opt(margin=0.3)), (("weight",), _weight())),
         outputs=("dl/dx",),
-        applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "one_hot",
-                 "option", "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_forgotten",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "one_hot",
+            "option",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
     Exercise(
         name="triplet",
@@ -815,8 +1006,12 @@ EXERCISES = (
         ),
         make=_triplets,
         shapes=((4, 3), (3, 5)),
-        lesson=((np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[2.0, 0.0]])),
-                {"margin": 2.0, "eps": 0.0}, "mean", None),  # fmt: skip
+        lesson=(
+            (np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([[2.0, 0.0]])),
+            {"margin": 2.0, "eps": 0.0},
+            "mean",
+            None,
+        ),
         variants=_triplet_variants,
         steps={
             "chain": "the norm's gradient d||v||/dv = v / ||v|| (p = 2), sign(v) (p = 1)",
@@ -824,13 +1019,31 @@ EXERCISES = (
             "option": "p (the norm's gradient), swap (rows that use d(pos, neg)) and the margin",
         },
         stable="the norm's subgradient 0 where the distance is 0: v / ||v|| is 0 / 0 at a = pos "
-        "with eps = 0 (numloss.ranking.p_norm_gradient; the lesson's introduction, \"ranking\")",
+        'with eps = 0 (numloss.ranking.p_norm_gradient; the lesson\'s introduction, "ranking")',
         options=((("p",), _opt(p=1.0)), (("swap",), _swap), (("margin",), _opt(margin=3.0))),
-        extreme=((np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[0.0, 1.0], [1.0, 1.0]]),
-                  np.array([[0.5, 1.0], [1.5, 1.0]])), {"eps": 0.0}),  # fmt: skip
+        extreme=(
+            (
+                np.array([[0.0, 1.0], [1.0, 1.0]]),
+                np.array([[0.0, 1.0], [1.0, 1.0]]),
+                np.array([[0.5, 1.0], [1.5, 1.0]]),
+            ),
+            {"eps": 0.0},
+        ),
         outputs=("dl/da", "dl/dpos", "dl/dneg"),
-        applies=("sign", "mean_forgotten", "mean_twice", "factor", "upstream", "chain", "option",
-                 "unstable", "shape_dtype", "mutation", "not_started", "raised"),  # fmt: skip
+        applies=(
+            "sign",
+            "mean_forgotten",
+            "mean_twice",
+            "factor",
+            "upstream",
+            "chain",
+            "option",
+            "unstable",
+            "shape_dtype",
+            "mutation",
+            "not_started",
+            "raised",
+        ),
     ),
 )
 
