@@ -426,3 +426,16 @@ def test_list_hint_and_solution(capsys):
     assert cli.main(["exercise", "solution", "ce-index"]) == 0
     assert "def _gradient(self, parts, dl):" in capsys.readouterr().out
     assert cli.main(["exercise", "start", "no-such"]) == 2
+
+
+def test_the_file_runs_as_a_script_its_last_cell_checking_itself(tmp_path):
+    import subprocess
+    import sys
+
+    E.write("mse-sigmoid", str(tmp_path))
+    path = tmp_path / "mse-sigmoid.py"
+    _solve(path, "        return 2 * parts.diff * parts.s * parts.one_minus_s * dl\n")
+    path.write_text(path.read_text().replace("HINTS = 0", "HINTS = 1"))
+    run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, check=True)
+    assert run.stdout.startswith("Hint 1 of 3 (mse-sigmoid)") and "Hint 2" not in run.stdout
+    assert "RIGHT: mse-sigmoid" in run.stdout

@@ -86,7 +86,7 @@ class Diagnosis:
     section: str
 
     def __str__(self) -> str:
-        lesson = f"\nLesson: {self.section}." if self.section else ""
+        lesson = f"\nIn the lesson: {self.section}." if self.section else ""
         return f"DIAGNOSIS: {self.title}.\n{self.detail}\nRevisit: {self.step}.{lesson}"
 
 

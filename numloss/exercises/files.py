@@ -83,7 +83,7 @@ def student_file(name: str) -> str:
     return f'''# %% [markdown]
 # # Exercise {ex.name}: {ex.title}
 #
-# From the lesson *Loss Functions for Classification*: {ex.where()}.
+# From the lesson *Loss Functions for Classification*, {ex.where()}.
 # Level {ex.level} of 5.
 #
 # The formula:

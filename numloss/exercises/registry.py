@@ -94,8 +94,8 @@ class Exercise:
     def where(self) -> str:
         """The lesson section, by number and title."""
         if self.section == "intro":
-            return f'the lesson\'s introduction, "{self.section_title}"'
-        return f'lesson section {self.section}, "{self.section_title}"'
+            return f'introduction, "{self.section_title}"'
+        return f'section {self.section}, "{self.section_title}"'
 
     def build(self, cls, case: Case):
         """The object for `case`, of class `cls` (the reference, or the student's)."""
@@ -454,7 +454,7 @@ EXERCISES = (
     Exercise(
         name="bce-logits",
         level=1,
-        title="BCE on logits: the gradient p - y",
+        title="BCE on logits",
         section="2.1.4",
         section_title="PyTorch: prefer the logits",
         reference=BCEWithLogitsLoss,
@@ -503,7 +503,7 @@ EXERCISES = (
     Exercise(
         name="sigmoid",
         level=1,
-        title="the Sigmoid layer: s (1 - s)",
+        title="the Sigmoid layer",
         section="2.1.3",
         section_title="convexity: why not MSE",
         reference=train.Sigmoid,
@@ -541,7 +541,7 @@ EXERCISES = (
     Exercise(
         name="hinge",
         level=1,
-        title="the hinge loss: -y inside the margin, 0 outside",
+        title="the hinge loss and its margin",
         section="2.2.1",
         section_title="the hinge formula and its margin",
         reference=HingeLoss,
@@ -580,7 +580,7 @@ EXERCISES = (
     Exercise(
         name="bce",
         level=2,
-        title="BCE on probabilities: -y/p + (1 - y)/(1 - p)",
+        title="BCE on probabilities, with its clamp",
         section="2.1.1",
         section_title="the BCE formula, an if-else",
         reference=BCELoss,
@@ -673,7 +673,7 @@ EXERCISES = (
     Exercise(
         name="kl-div",
         level=2,
-        title="KL divergence on log-probabilities: -p",
+        title="KL divergence on log-probabilities",
         section="1.3",
         section_title="entropy and KL divergence",
         reference=KLDivLoss,
@@ -717,7 +717,7 @@ EXERCISES = (
     Exercise(
         name="nll",
         level=2,
-        title="NLL on log-probabilities: -w_y at the target",
+        title="NLL on log-probabilities, with weights and ignore_index",
         section="3.1.3",
         section_title="PyTorch: no softmax before the loss",
         reference=NLLLoss,
@@ -766,7 +766,7 @@ EXERCISES = (
     Exercise(
         name="ce-index",
         level=3,
-        title="softmax cross-entropy, index target: p - one-hot",
+        title="softmax cross-entropy with an index target",
         section="3.2",
         section_title="sparse labels (SCCE)",
         reference=CrossEntropyLoss,
@@ -808,7 +808,7 @@ EXERCISES = (
     Exercise(
         name="ce-soft",
         level=3,
-        title="softmax cross-entropy, one-hot or soft target: p - t",
+        title="softmax cross-entropy with a one-hot or soft target",
         section="3.1.2",
         section_title="CE only looks at the true class",
         reference=CrossEntropyLoss,
@@ -845,7 +845,7 @@ EXERCISES = (
     Exercise(
         name="linear",
         level=3,
-        title="the Linear layer: g W, g^T x and sum_n g",
+        title="the Linear layer: the gradients of x, W and b",
         section="intro",
         section_title="compute the gradient, adjust the parameters",
         reference=train.Linear,
@@ -894,7 +894,7 @@ EXERCISES = (
     Exercise(
         name="ce-smoothing",
         level=4,
-        title="cross-entropy with label smoothing: p - (1 - alpha) one-hot - alpha / C",
+        title="softmax cross-entropy with label smoothing",
         section="3.3",
         section_title="label smoothing",
         reference=CrossEntropyLoss,
