@@ -56,8 +56,9 @@ STEPS = {
     "chain": "the chain rule: one factor per step from the loss down to the input",
     "one_hot": "the target's term of the derivative",
     "option": "the formula's option terms",
-    "shape_dtype": "the result's shape: the input's (see parts), and its dtype (no float64 "
-    "constants for a float32 input: use np.asarray(c, dtype) or a Python number)",
+    "shape_dtype": "the result's shape, the input's (see parts), and its dtype, the input's: "
+    "np.zeros, np.ones, np.eye and a comparison times 1.0 make float64, so pass "
+    "dtype=parts.<input>.dtype or use zeros_like",
     "mutation": "build a new array: never -=, += or out= on an array of parts (they are the "
     "caller's inputs, or what the next backward reads)",
     "not_started": "the whole derivation: replace `raise NotImplementedError(...)` by your code",
