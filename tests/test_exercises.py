@@ -426,6 +426,7 @@ def test_list_hint_and_solution(capsys):
     assert cli.main(["exercise", "solution", "ce-index"]) == 0
     assert "def _gradient(self, parts, dl):" in capsys.readouterr().out
     assert cli.main(["exercise", "start", "no-such"]) == 2
+    assert cli.main(["exercise", "check", "no-such-file.py"]) == 2
 
 
 def test_the_file_runs_as_a_script_its_last_cell_checking_itself(tmp_path):
@@ -499,3 +500,19 @@ def test_correct_solutions_written_by_hand_are_never_diagnosed(ex):
     right = _student(ex, BY_HAND[ex.name])
     wrong = [seed for seed in range(40) if not E.check_class(right, ex, seed=seed).passed]
     assert wrong == []
+
+
+def test_a_gradient_no_mistake_fits_is_shown_entry_by_entry():
+    def one_entry_off(self, parts, dl, true):
+        grad = true(parts, dl)
+        grad[0, 1] += 0.125
+        return grad
+
+    ex = E.find("ce-index")
+    result = E.check_class(_student(ex, one_entry_off), ex)
+    assert result.diagnosis.kind == "wrong_entries"
+    assert (
+        "dl/dz: 1 of " in result.diagnosis.detail
+        and "dl/dz[0, 1]: yours" in result.diagnosis.detail
+    )
+    assert "(off by 0.125)" in result.diagnosis.detail

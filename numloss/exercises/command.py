@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .check import check_file
@@ -77,6 +78,10 @@ def main(argv: list[str]) -> int:
         elif args.action == "solution":
             print(solution(args.name), end="")
         else:
+            if not os.path.isfile(args.file):
+                raise FileNotFoundError(
+                    f"no file {args.file!r} (`numloss exercise start` writes one)"
+                )
             result = check_file(args.file, args.draw)
             if args.json:
                 print(json.dumps(result.as_dict(), indent=1))

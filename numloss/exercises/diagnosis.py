@@ -120,7 +120,10 @@ def where_wrong(
     lines = [f"{name}: {len(idx)} of {t.size} entries are wrong"]
     for i in idx[:shown]:
         i = tuple(int(k) for k in i)
-        lines.append(f"  {name}{list(i)}: {labels[0]} {s[i]:.6g}, {labels[1]} {t[i]:.6g}")
+        lines.append(
+            f"  {name}{list(i)}: {labels[0]} {s[i]:.6g}, {labels[1]} {t[i]:.6g} "
+            f"(off by {s[i] - t[i]:.3g})"
+        )
     if len(idx) > shown:
         lines.append(f"  ... and {len(idx) - shown} more")
     if t.ndim == 2 and len(idx) and len(set(int(k) for k in idx[:, 1])) == 1:
