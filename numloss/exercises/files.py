@@ -45,7 +45,7 @@ def _parts_lines(ex: Exercise) -> list[str]:
 
 def _signature(ex: Exercise) -> tuple[str, str]:
     if ex.is_layer:
-        return "_backward(self, r, g)", "r: the parts forward kept (below); g = dL/dy"
+        return "_backward(self, r, g)", "r: the parts forward kept (listed above); g = dL/dy"
     return "_gradient(self, parts, dl)", (
         "dl = dL/dl_n, the upstream gradient already through the reduction: a scalar for "
         "'mean' and 'sum', an array of the per-sample losses' shape for 'none'"
@@ -65,6 +65,12 @@ def _import(ex: Exercise) -> str:
     return f"from numloss import {ex.reference.__name__}"
 
 
+def _wrap(text: str, prefix: str, width: int = 88) -> str:
+    return "\n".join(
+        textwrap.wrap(text, width - len(prefix), initial_indent=prefix, subsequent_indent=prefix)
+    )
+
+
 def student_file(name: str) -> str:
     """The text of exercise `name`'s student file."""
     ex = find(name)
@@ -72,29 +78,40 @@ def student_file(name: str) -> str:
     parts = "\n".join(f"    #     {line}" for line in _parts_lines(ex))
     what = "r" if ex.is_layer else "parts"
     formula = textwrap.indent(ex.formula, "#     ")
-    derive = "\n".join(
-        textwrap.wrap(f"Derive: {ex.derive}.", 86, initial_indent="# ", subsequent_indent="# ")
+    derive, returns = (part.strip() for part in ex.derive.split(";", 1))
+    returns = returns.removeprefix("return ")
+    forward = "`_forward`" if ex.is_layer else "`_parts` and `_losses`"
+    method = sig.split("(")[0]
+    message = "\n".join(
+        f"            {line!r}"
+        for line in textwrap.wrap(f"derive {derive}; return {returns}", 70, drop_whitespace=False)
     )
-    about = "\n".join(
-        textwrap.wrap(about, 84, initial_indent="        # ", subsequent_indent="        # ")
+    dl_import = (
+        "from numloss._classes import over_classes  # (N,) -> (N, 1): dl lined up with the "
+        "classes\n"
+        if np_classes(ex)
+        else ""
     )
-    message = f"derive {ex.derive.split(';')[0]}; return {ex.derive.split(';', 1)[-1].strip()}"
-    message = message.replace('"', "'")
-    return f'''# %% [markdown]
+    source = (
+        f"From the lesson *Loss Functions for Classification*, {ex.where()}. Level {ex.level} of 5."
+    )
+    given = (
+        f"The forward is given: your class below is `{ex.reference.__name__}` with its own "
+        f"stable forward (its `Parts`, listed in the class, and {forward}). Write the body "
+        f"of `{method}`. Then run the last cell, or in a terminal:"
+    )
+    return f"""# %% [markdown]
 # # Exercise {ex.name}: {ex.title}
 #
-# From the lesson *Loss Functions for Classification*, {ex.where()}.
-# Level {ex.level} of 5.
+{_wrap(source, "# ")}
 #
 # The formula:
 #
 {formula}
 #
-{derive}
+{_wrap(f"Derive: {derive}. Return: {returns}.", "# ")}
 #
-# The forward is given: your class below is `{ex.reference.__name__}` with its own stable
-# forward (its `Parts`, listed in the class, and `_parts`/`_losses`). Write the body of
-# `{sig.split("(")[0]}`. Then run the last cell, or in a terminal:
+{_wrap(given, "# ")}
 #
 #     numloss exercise check {ex.name}.py
 #
@@ -104,8 +121,7 @@ def student_file(name: str) -> str:
 import numpy as np
 
 {_import(ex)}
-from numloss._classes import over_classes  # (N,) -> (N, 1): dl lined up with the classes
-from numloss.exercises import check_here, show_hints
+{dl_import}from numloss.exercises import check_here, show_hints
 
 EXERCISE = "{ex.name}"
 HINTS = 0  # how many hints to show: raise it one at a time
@@ -116,10 +132,10 @@ class {_class_name(ex)}({ex.reference.__name__}):
 {parts}
 
     def {sig}:
-{about}
-        # End with the chain rule. Return: {ex.derive.split(";", 1)[-1].strip()}.
+{_wrap(about, "        # ")}
+{_wrap(f"End with the chain rule. Return {returns}.", "        # ")}
         raise NotImplementedError(
-            "{message}"
+{message}
         )
 
 
@@ -130,7 +146,12 @@ show_hints(EXERCISE, HINTS)
 # Check yourself: the same check as `numloss exercise check FILE`
 if __name__ == "__main__":
     print(check_here({_class_name(ex)}, EXERCISE))
-'''
+"""
+
+
+def np_classes(ex: Exercise) -> bool:
+    """Whether the exercise's dl must be lined up with a class dimension."""
+    return ex.name in ("nll", "ce-index", "ce-soft", "ce-smoothing", "multi-margin")
 
 
 def write(name: str, folder: str = ".", force: bool = False) -> str:

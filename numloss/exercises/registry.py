@@ -508,7 +508,7 @@ EXERCISES = (
         section_title="convexity: why not MSE",
         reference=train.Sigmoid,
         formula="s = sigmoid(x) = 1 / (1 + e^-x), element-wise",
-        derive="dL/dx from g = dL/ds (same shape as x); return an array of x's shape",
+        derive="dL/dx from g = dL/ds (x's shape); return an array of x's shape",
         answer="dL/dx = g s (1 - s)",
         hints=(
             "ds/dx = e^-x / (1 + e^-x)^2. Write it as the product [1 / (1 + e^-x)] "
@@ -850,8 +850,9 @@ EXERCISES = (
         section_title="compute the gradient, adjust the parameters",
         reference=train.Linear,
         formula="y = x W^T + b,  x (N, in), W (out, in), b (out,)",
-        derive="dL/dx (return it, shape (N, in)), and add dL/dW (shape (out, in)) into "
-        "self.weight.grad and dL/db (shape (out,)) into self.bias.grad (if there is a bias)",
+        derive="dL/dx, dL/dW and dL/db from g = dL/dy; return dL/dx (shape (N, in)), after "
+        "adding dL/dW (shape (out, in)) into self.weight.grad and dL/db (shape (out,)) into "
+        "self.bias.grad (when there is a bias)",
         answer="dL/dx = g W,  dL/dW = g^T x,  dL/db = sum_n g_n",
         hints=(
             "Write one entry: y_nj = sum_i x_ni W_ji + b_j. So dy_nj/dx_ni = W_ji, "
