@@ -562,7 +562,8 @@ def _diagnose(ex: Exercise, failures: list) -> Diagnosis:
         return Diagnosis(
             "unstable",
             TITLES["unstable"],
-            "at extreme inputs yours differs from the true gradient:\n"
+            kinds.get("unstable")
+            or "at extreme inputs yours differs from the true gradient:\n"
             + dg.where_wrong(s[i], r[i], ex.outputs[i]),
             _step(ex, "unstable"),
             ex.where(),

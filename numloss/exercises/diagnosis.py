@@ -121,8 +121,8 @@ def where_wrong(
     for i in idx[:shown]:
         i = tuple(int(k) for k in i)
         lines.append(
-            f"  {name}{list(i)}: {labels[0]} {s[i]:.6g}, {labels[1]} {t[i]:.6g} "
-            f"(off by {s[i] - t[i]:.3g})"
+            f"  {name}{list(i)}: {labels[0]} {s[i]:.6g}, {labels[1]} {t[i]:.6g}"
+            + (f" (off by {s[i] - t[i]:.3g})" if np.isfinite(s[i] - t[i]) else "")
         )
     if len(idx) > shown:
         lines.append(f"  ... and {len(idx) - shown} more")
