@@ -222,6 +222,12 @@ SPECIFIC = {
         "unstable": _ce_unstable,
     },
     "linear": {
+        # the parameters' gradients assigned, not added (a second backward forgets the first)
+        "accumulate": lambda self, r, g, true: (
+            setattr(self.weight, "grad", g.T @ r.x),
+            setattr(self.bias, "grad", g.sum(axis=0)),
+            g @ r.W,
+        )[-1],
         # the bias's gradient added whether or not there is a bias
         "option": lambda self, r, g, true: (
             self.bias.grad.__iadd__(g.sum(axis=0)),

@@ -41,6 +41,7 @@ TITLES = {
     "unstable": "NaN or inf at extreme inputs: an unstable form",
     "shape_dtype": "wrong shape or dtype",
     "mutation": "an input array (or forward's parts) was modified",
+    "accumulate": "a parameter's gradient is assigned, not added",
     "not_started": "not started yet: the body still raises NotImplementedError",
     "raised": "your code raised an error",
     "wrong_entries": "wrong entries (no known mistake fits)",
@@ -61,6 +62,8 @@ STEPS = {
     "dtype=parts.<input>.dtype or use zeros_like",
     "mutation": "build a new array: never -=, += or out= on an array of parts (they are the "
     "caller's inputs, or what the next backward reads)",
+    "accumulate": "the parameter gradients: self.weight.grad += ..., accumulated over "
+    "backwards until zero_grad()",
     "not_started": "the whole derivation: replace `raise NotImplementedError(...)` by your code",
     "raised": "the line shown",
     "wrong_entries": "the entries shown",
@@ -221,37 +224,37 @@ def _run(ex: Exercise, cls, case: Case, path: str | None):
         if ex.is_layer:
             mine.zero_grad()
         again = _outputs(mine, mine.backward(g), ex)
+        again = tuple(None if v is None else np.array(v, copy=True) for v in again)
+        twice = _outputs(mine, mine.backward(g), ex) if ex.is_layer else again
     except NotImplementedError as err:
         raise _Stop("not_started", f"{ex.method} still raises NotImplementedError: {err}") from None
     except Exception as err:  # the student's code, any error
         raise _Stop("raised", _their_error(err, path, f'checking "{case.label}"')) from None
-    for name, before, after in zip(("input",) * len(saved), saved, theirs, strict=True):
+    return ref, r, dl, s, _misuse(ex, case, saved, theirs, s, again, twice)
+
+
+def _misuse(ex: Exercise, case: Case, saved, theirs, s, again, twice):
+    """(kind, detail) when backward changed an array it should not have, else None."""
+    for before, after in zip(saved, theirs, strict=True):
         if isinstance(before, np.ndarray) and not np.array_equal(before, after, equal_nan=True):
-            return (
-                ref,
-                r,
-                dl,
-                s,
-                (
-                    "mutation",
-                    "your backward changed the caller's input array "
-                    f'({name}) in place, in "{case.label}"',
-                ),
-            )
+            detail = f'your backward changed the caller\'s input array in place, in "{case.label}"'
+            return "mutation", detail
     for a, b in zip(s, again, strict=True):
         if a is not None and b is not None and not np.array_equal(a, b, equal_nan=True):
-            return (
-                ref,
-                r,
-                dl,
-                s,
-                (
-                    "mutation",
-                    "a second backward gave another gradient: your "
-                    "backward changed forward's parts in place",
-                ),
+            detail = (
+                "a second backward gave another gradient: your backward changed forward's "
+                "parts in place"
             )
-    return ref, r, dl, s, None
+            return "mutation", detail
+    parameters = zip(ex.outputs[1:], again[1:], twice[1:], strict=True) if ex.is_layer else ()
+    for name, once, two in parameters:  # a layer's .grad: added over backwards
+        if once is not None and not dg.close(two, 2 * once):
+            detail = (
+                f"two backwards without zero_grad() left {name} at one backward's value: "
+                "add into .grad (+=), as PyTorch does, do not assign it"
+            )
+            return "accumulate", detail
+    return None
 
 
 # -- judging one case ----------------------------------------------------------------------

@@ -42,6 +42,7 @@ KINDS = (
     "not_started",
     "raised",
     "wrong_entries",
+    "accumulate",  # a layer's parameter gradient assigned, not added
 )
 
 
@@ -890,6 +891,7 @@ EXERCISES = (
             "mutation",
             "not_started",
             "raised",
+            "accumulate",
         ),
     ),
     Exercise(
