@@ -36,6 +36,7 @@ import numpy as np
 
 from . import information, train
 from ._version import __version__
+from .exercises import command as exercise_command
 from .explain import docstring_parts, explain
 from .gradcheck.suite import exported_losses
 
@@ -474,6 +475,7 @@ examples:
 
 # -- the command ---------------------------------------------------------------------------------
 COMMANDS = {"explain": _explain, "gradcheck": _gradcheck, "bench": _bench}
+exercise_command.register(COMMANDS)  # numloss exercise: numloss/exercises/command.py
 
 
 def main(argv: list[str] | None = None) -> int:

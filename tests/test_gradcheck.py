@@ -185,7 +185,8 @@ def test_result_reports_what_it_found(logits_case):
     assert isinstance(result, nl.GradcheckResult) and result.checked == x.size
     text = str(result)
     assert text.startswith("FAIL: 12 coordinates checked") and "input[0, 0]" in text
-    assert result.max_rel_error == pytest.approx(1.0) and result.max_abs_error > 0
+    # a flipped sign: |a - n| / |n| = |-n - n| / |n| = 2
+    assert result.max_rel_error == pytest.approx(2.0) and result.max_abs_error > 0
 
 
 def test_bad_mode_is_a_clear_error(logits_case):
@@ -367,3 +368,71 @@ MISUSE = {
 def test_misuse_is_a_clear_type_error(call, message):
     with pytest.raises(TypeError, match=message):
         call()
+
+
+def test_the_printed_relative_error_is_the_relative_error(logits_case):
+    """An entry off by 1e-6 relative is printed as 1.00e-06, not half of it (the error's
+    denominator is max(|a|, |n|), not |a| + |n|)."""
+    x, y = logits_case
+    result = nl.gradcheck(broken(nl.BCEWithLogitsLoss, "one entry off by 1e-6", 5)(), x, y)
+    assert not result and len(result.failures) == 1
+    assert result.failures[0].error == pytest.approx(1e-6, rel=1e-3)
+    assert "relative error 1.00e-06" in str(result)
+
+
+class _Wrong(nl.Loss):
+    """l = f(x) per element; backward wrong in the way `how` says (a user's own loss)."""
+
+    def __init__(self, how, reduction="mean"):
+        super().__init__(reduction)
+        self.how = how
+
+    class Parts(NamedTuple):
+        x: np.ndarray  # the input
+        y: np.ndarray  # the target
+
+    def _parts(self, x):
+        return self.Parts(x.input, x.target)
+
+    def _losses(self, parts):
+        """l = softplus(x) - y x (BCE on logits)"""
+        return nl.softplus(parts.x) - parts.y * parts.x
+
+    def _gradient(self, parts, dl):
+        p = nl.sigmoid(parts.x)
+        grad = {
+            "sign": -(p - parts.y),
+            "missing 1/N": (p - parts.y) * parts.x.size,
+            "1/N twice": (p - parts.y) / parts.x.size,
+            "factor 2": 2 * (p - parts.y),
+            "chain p(1-p)": (p - parts.y) / (p * (1 - p)),
+            "one-hot missing": p,
+            "one-hot at the wrong class": p - np.roll(parts.y, 1, axis=1),
+            "two entries": (p - parts.y) + (np.arange(parts.x.size).reshape(parts.x.shape) < 2),
+        }[self.how]
+        return grad * dl
+
+
+@pytest.mark.parametrize(
+    ("how", "said"),
+    [
+        ("sign", "a sign is flipped"),
+        (
+            "missing 1/N",
+            "the number of elements = 12 times the true one: the mean's 1/N is missing",
+        ),
+        ("1/N twice", "1/the number of elements = 1/12 times the true one: divided by N twice"),
+        ("factor 2", "2 times the true one: a constant factor"),
+        ("chain p(1-p)", "the sigmoid's slope p (1 - p), is missing"),
+        ("one-hot missing", "the one-hot term (p - one-hot, not p) is missing"),
+        ("one-hot at the wrong class", "the one-hot term sits at the wrong class"),
+        ("two entries", "input: 2 of 12 entries are wrong"),
+    ],
+)
+def test_gradcheck_names_the_mistake_of_a_users_own_loss(rng, how, said):
+    x = rng.normal(0, 1.5, (3, 4))
+    y = np.zeros((3, 4))
+    y[np.arange(3), rng.integers(0, 4, 3)] = 1.0  # one-hot rows
+    result = nl.gradcheck(_Wrong(how), x, y)  # the mean over 3 x 4 = 12 elements
+    assert not result
+    assert said in str(result), str(result)

@@ -23,15 +23,23 @@ reaches 2h ≈ 2.4e-4 from x, so a point 1e-3 from a kink is checked as smooth.
 
 The comparison is the relative error with a floor:
 
-    err_i = |a_i - n_i| / max(|a_i| + |n_i|, floor_i),      pass iff err_i <= rtol.
+    err_i = |a_i - n_i| / max(|a_i|, |n_i|, floor_i),      pass iff err_i <= rtol,
+
+the plain relative error |a - n| / |n| wherever the two are close (a denominator
+|a_i| + |n_i| would print half of it).
 
 ``floor_i`` is the size below which a difference is rounding noise: the noise of the
 stencil, ~ 16 u S_i / h (twice the worst we measured), divided by rtol, where u is
 the float64 unit roundoff and S_i the magnitude of the outputs the coordinate moves.
 (F is kept element by element over the loss's outputs, so the outputs x_i does not
 touch cancel exactly and only the ones it moves count.) With rtol = 1e-7 a single
-entry off by 1e-6 relative (err = 5e-7) fails, wherever the entry stands above the
+entry off by 1e-6 relative (err = 1e-6) fails, wherever the entry stands above the
 noise.
+
+When the check fails, the notes say what kind of mistake the analytic gradient shows
+against the numeric one (`numloss.exercises.diagnosis`): a flipped sign, a factor N or
+1/N or another constant, a missing sigmoid factor p (1 - p), a one-hot term missing or
+at the wrong class, grad_output ignored, a wrong shape; otherwise which entries differ.
 
 Kinks
 -----
@@ -251,7 +259,7 @@ def _judge(analytic: float, values: dict, h: float, rtol: float, min_floor: floa
     left = float((3 * values[0] - 4 * values[-1] + values[-2]).sum() / (2 * h))
 
     def rel(a, b):
-        return abs(a - b) / max(abs(a) + abs(b), floor)
+        return abs(a - b) / max(abs(a), abs(b), floor)
 
     err = rel(analytic, numeric)
     if err <= rtol:
@@ -353,7 +361,7 @@ def _one_sided(F, x, where, a: float, h: float, rtol: float, min_floor: float, b
         second = sign * float(second.sum()) / (2 * h)
         scale = sum(np.abs(values[k]).sum() for k in ks) / 5
         floor = max(8 * NOISE_FACTOR * UNIT_ROUNDOFF * scale / h / rtol, min_floor)
-        err = abs(a - numeric) / max(abs(a) + abs(numeric), floor)
+        err = abs(a - numeric) / max(abs(a), abs(numeric), floor)
         if err <= rtol:
             return _Verdict("pass", err, numeric, numeric, numeric, side)
         smooth = abs(numeric - second) <= KINK_JUMP * (abs(numeric) + abs(second)) + rtol * floor
@@ -492,6 +500,7 @@ def _check(loss, inputs, params, h, rtol, min_floor, grad_output, mode, directio
         return g * np.asarray(loss.forward(*work), dtype=np.float64)
 
     result = GradcheckResult(passed=True, max_abs_error=0.0, max_rel_error=0.0, mode=mode)
+    found = []  # (name, x, analytic, numeric) of each input that failed
     for (name, x), grad in zip(targets, analytic, strict=True):
         grad = np.asarray(grad)
         if grad.shape != x.shape or not np.all(np.isfinite(grad)):
@@ -502,12 +511,17 @@ def _check(loss, inputs, params, h, rtol, min_floor, grad_output, mode, directio
                 f"the shape of {name}, {x.shape}, and finite values"
             )
             continue
+        numeric = np.full(x.shape, np.nan)  # the numeric gradient, in full mode
         for where in _points(x, mode, directions, rng):
             a = _analytic_along(grad, where)
             verdict = _check_point(F, x, where, a, h, rtol, min_floor, domain.get(name))
             _record(result, name, where, a, verdict)
+            if not isinstance(where, np.ndarray):
+                numeric[where] = verdict.numeric
+        if mode == "full" and any(m.input == name for m in result.failures):
+            found.append((name, x, grad, numeric))
     if not result.passed:
-        result.notes += _diagnose(loss, work, g, params, analytic)
+        result.notes += _diagnose(loss, work, g, params, analytic, found)
     loss.forward(*work)  # leave the object as after the first forward (parameters restored)
     return result
 
@@ -528,8 +542,11 @@ def _record(result: GradcheckResult, name: str, where, a: float, verdict: _Verdi
         result.failures.append(Mismatch(name, index, a, verdict.numeric, verdict.error))
 
 
-def _diagnose(obj, work: list, g, params: list, analytic: list) -> list[str]:
-    """A hint for a student when the check failed: does backward use grad_output?"""
+def _diagnose(obj, work: list, g, params: list, analytic: list, found=()) -> list[str]:
+    """What kind of mistake the failure shows: grad_output ignored, or (comparing the
+    analytic gradient with the numeric one) the patterns of `numloss.exercises.diagnosis`."""
+    from ..exercises.diagnosis import explain_mismatch
+
     obj.forward(*work)
     doubled = _analytic(obj, work, 2 * g if np.ndim(g) else 2 * float(g), params)
     if all(np.array_equal(a, d) for a, d in zip(analytic, doubled, strict=True)):
@@ -538,4 +555,4 @@ def _diagnose(obj, work: list, g, params: list, analytic: list) -> list[str]:
             f"backward returned the same gradient for grad_output = g and 2 g (g was {used}): "
             "it must multiply by grad_output, dL/dx = grad_output * dl/dx"
         ]
-    return []
+    return [explain_mismatch(a, n, name, x) for name, x, a, n in found]
