@@ -441,7 +441,7 @@ def _help() -> str:
         rows.append(f"  {kebab(cls.__name__):<17} {cls.__name__:<20} {inputs}")
     layers = ", ".join(cls.__name__.lower() for cls in LAYERS)
     return f"""\
-usage: numloss {{explain,gradcheck,bench}} ...
+usage: numloss {{explain,gradcheck,exercise,bench}} ...
        numloss --version
        python -m numloss ...
 
@@ -453,6 +453,9 @@ commands:
   gradcheck [LOSS ...] [-v] [--seed N] [--module MODULE]
                     check every backward against finite differences (make gradcheck);
                     --module: the Loss subclasses of your own module or .py file instead
+  exercise {{list,start,hint,check,solution}} ...
+                    derive a backward yourself, and be told which step went wrong
+                    (numloss exercise --help)
   bench [--quick] [--out DIR]
                     time and memory of every loss beside its textbook form (make bench)
 
@@ -494,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command is None:
             raise UsageError(
-                f"unknown command {argv[0]!r}; expected explain, gradcheck or bench "
+                f"unknown command {argv[0]!r}; expected explain, gradcheck, exercise or bench "
                 "(`numloss --help`)"
             )
         return command(argv[1:])

@@ -466,3 +466,10 @@ def test_the_top_level_help_names_module_and_version(capsys):
 def test_version(capsys, flag):
     code, out, _ = run(capsys, flag)
     assert code == 0 and out == f"numloss {nl.__version__}\n"
+
+
+def test_the_help_and_an_unknown_command_name_the_exercise_command(capsys):
+    assert main(["--help"]) == 0
+    assert "exercise {list,start,hint,check,solution}" in capsys.readouterr().out
+    assert main(["nope"]) == 2
+    assert "expected explain, gradcheck, exercise or bench" in capsys.readouterr().err
