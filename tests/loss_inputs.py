@@ -134,7 +134,8 @@ def bce_make(rng, n, c, scale, options, offset=0.0):
 def bce_scales(inputs, options):
     p, y = map(_f, inputs)
     w = _weight_or_one(options, p.shape)
-    with np.errstate(divide="ignore"):
+    # y / p overflows where p is subnormal: such a term is clamped (log p < -100) and left out
+    with np.errstate(divide="ignore", over="ignore"):
         free_p, free_q = np.log(p) > -100, np.log1p(-p) > -100
         terms = np.where(free_p, y / np.where(p > 0, p, 1), 0)
         terms += np.where(free_q, (1 - y) / np.where(p < 1, 1 - p, 1), 0)
