@@ -347,3 +347,19 @@ def test_a_losss_warning_is_given_once():
         explain(nl.CrossEntropyLoss(), probabilities, [0])
     assert direct >= 1
     assert len(caught) == direct
+
+
+def test_the_modules_are_the_modules_and_still_callable():
+    """`import numloss.explain` and `import numloss.gradcheck` give the modules they name
+    (the package once rebound those names to functions); calling them calls the function."""
+    import importlib
+    import types
+
+    for name in ("numloss.explain", "numloss.gradcheck"):
+        module = importlib.import_module(name)
+        assert isinstance(module, types.ModuleType) and getattr(nl, name.split(".")[1]) is module
+    import numloss.explain as explain_module
+
+    assert explain_module.RECIPES is nl.explain.RECIPES
+    assert nl.explain(nl.MSELoss(), [1.0], [0.0]).value == 1.0
+    assert nl.gradcheck(nl.MSELoss(), [1.0, 2.0], [0.0, 0.0])
