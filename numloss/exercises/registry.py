@@ -26,6 +26,12 @@ from .losses import SigmoidMSELoss
 
 __all__ = ["EXERCISES", "Case", "Exercise", "find", "KINDS"]
 
+# logits far apart (1000, 800): the textbook softmax overflows; the stable one does not
+CE_EXTREME = (
+    (np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]), np.array([0, 1, 2])),
+    {},
+)
+
 # every mistake the checker names, in the order of the table in the README
 KINDS = (
     "sign",
@@ -796,13 +802,7 @@ EXERCISES = (
         'np.exp(z) / np.exp(z).sum() is inf / inf at z = 1000 (lesson section 3.1.1, "from '
         'softmax to cross-entropy")',
         options=((("weight",), _weight()), (("ignore_index",), _ignore_index)),
-        extreme=(
-            (
-                np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
-                np.array([0, 1, 2]),
-            ),
-            {},
-        ),
+        extreme=CE_EXTREME,
         outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
@@ -932,13 +932,7 @@ EXERCISES = (
             (("ignore_index",), _ignore_index),
             (("label_smoothing",), _opt(label_smoothing=0.3)),
         ),
-        extreme=(
-            (
-                np.array([[1e3, 0.0, -1e3], [0.0, 800.0, 0.0], [-1e3, 1e3, 0.0]]),
-                np.array([0, 1, 2]),
-            ),
-            {},
-        ),
+        extreme=CE_EXTREME,
         outputs=("dl/dz",),
         applies=KINDS[:12],
     ),
