@@ -188,6 +188,8 @@ class Loss:
 
     def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:
         """Positional inputs, then PyTorch's keyword names, as one tuple in order."""
+        if not named and len(inputs) == len(self.inputs):  # the usual call: all by position
+            return inputs
         unknown = [k for k in named if k not in self.inputs]
         if unknown:
             raise TypeError(
