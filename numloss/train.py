@@ -822,7 +822,7 @@ def accuracy(output, target, loss=None) -> float | None:
         counted = truth != getattr(loss, "ignore_index", None)  # an ignored label is not counted
         if not counted.any():
             return None
-        return float(np.mean(out.argmax(axis=1)[counted] == truth[counted]))
+        return float((out.argmax(axis=1)[counted] == truth[counted]).mean())
     if out.size != t.size or out.size != len(out):  # not one output per sample
         return None
     out, t = out.reshape(-1), t.reshape(-1)
@@ -840,7 +840,7 @@ def accuracy(output, target, loss=None) -> float | None:
         threshold = midpoint
     else:
         return None
-    return float(np.mean((out > threshold) == positive))
+    return float(((out > threshold) == positive).mean())
 
 
 class History(dict):
