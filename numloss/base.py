@@ -183,7 +183,7 @@ class Loss:
         value = self._reduce(losses, denominator)
         finite = _never_nan(name, "the loss", value)
         self._record = record
-        self._last = Last(np.shape(value), losses.dtype, denominator, unbatched, fast, finite)
+        self._last = Last(value.shape, losses.dtype, denominator, unbatched, fast, finite)
         return value
 
     def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:

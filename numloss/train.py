@@ -168,6 +168,12 @@ class Layer:
     (g = dL/dy, already checked to have y's shape) and, if it has parameters, lists
     them in ``named_parameters()``. ``inputs`` and ``differentiable`` tell the
     gradient checker what to perturb, as for a loss.
+
+    A layer whose dL/dx costs as much as its parameters' gradients (`Linear`: one matrix
+    product each) may set ``skips_input_gradient = True`` and take ``_backward(parts, g,
+    input_gradient=True)``: with False it only adds into ``.grad`` and returns None. `fit`
+    asks that of the model (the data's dL/dX is never read), as PyTorch computes no
+    gradient for an input that does not require one.
     """
 
     inputs: tuple[str, ...] = ("input",)
@@ -180,6 +186,12 @@ class Layer:
     _forwards = 0  # forwards run so far: a Sequential checks each of its layers ran once
     # whether ``_backward`` takes ``input_gradient`` and can skip dL/dx (see `backward`)
     skips_input_gradient = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a subclass writing its own _backward (of Linear, say) takes (parts, g) unless it says so
+        if "_backward" in cls.__dict__ and "skips_input_gradient" not in cls.__dict__:
+            cls.skips_input_gradient = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -924,3 +924,15 @@ def test_sgd_momentum_in_place_is_the_formula_bit_for_bit():
         b = g.copy() if b is None else 0.9 * b + g
         expected = expected - 0.05 * b
         assert np.array_equal(p.data, expected)
+
+
+def test_a_subclass_with_its_own_backward_is_trained_as_it_is():
+    """A Linear whose _backward takes (parts, g) only: fit still calls it that way."""
+
+    class Logged(Linear):
+        def _backward(self, r, g):
+            return super()._backward(r, g)
+
+    assert not Logged.skips_input_gradient and Linear.skips_input_gradient
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8) % 2
+    fit(Sequential(Logged(3, 2, seed=0)), nl.CrossEntropyLoss(), X, y, epochs=2, quiet=True)
