@@ -582,7 +582,7 @@ class Sequential(Layer):
         first, *others = self.layers
         for layer in reversed(others):
             g = layer.backward(g)  # dL/dx_{k-1} = f_k.backward(dL/dx_k)
-        if input_gradient or not isinstance(first, Layer):  # (a layer of one's own: as it is)
+        if input_gradient or not _takes_input_gradient(first):  # (one's own: called as it is)
             return first.backward(g)
         return first.backward(g, input_gradient=False)  # dL/dparameter only
 
@@ -691,6 +691,12 @@ def _with_paths(layer, path: str) -> Iterator[tuple[str, object]]:
     if isinstance(layer, Sequential):
         for i, inner in enumerate(layer.layers):
             yield from _with_paths(inner, f"{path}.{i}")
+
+
+def _takes_input_gradient(layer) -> bool:
+    """Whether ``layer.backward`` takes ``input_gradient``: a `Layer` whose backward is
+    Layer's own (a class of one's own may write a backward of its own, without it)."""
+    return isinstance(layer, Layer) and type(layer).backward is Layer.backward
 
 
 def _is_layer(obj) -> bool:
@@ -984,7 +990,7 @@ def fit(
     # dL/dX of the data is never read: a Layer skips it (Layer.backward), a model of one's own
     # is called as it is
     backward = model.backward
-    if isinstance(model, Layer):
+    if _takes_input_gradient(model):
         backward = functools.partial(model.backward, input_gradient=False)
 
     rng = np.random.default_rng(seed)

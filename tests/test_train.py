@@ -936,3 +936,20 @@ def test_a_subclass_with_its_own_backward_is_trained_as_it_is():
     assert not Logged.skips_input_gradient and Linear.skips_input_gradient
     X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8) % 2
     fit(Sequential(Logged(3, 2, seed=0)), nl.CrossEntropyLoss(), X, y, epochs=2, quiet=True)
+
+
+def test_a_layer_with_a_backward_of_its_own_is_trained_as_it_is():
+    """A Layer subclass that writes backward(grad_output) itself: fit and Sequential call it
+    with the gradient only, first in the model or alone."""
+
+    class Doubling(Layer):
+        def forward(self, input):
+            self.x = np.asarray(input)
+            return 2 * self.x
+
+        def backward(self, grad_output):
+            return 2 * grad_output
+
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8) % 2
+    model = Sequential(Doubling(), Linear(3, 2, seed=0))
+    fit(model, nl.CrossEntropyLoss(), X, y, epochs=2, quiet=True)
