@@ -277,7 +277,7 @@ class CrossEntropyLoss(_ClassLoss):
         """l_n = sum_c B_c (-log p_c)"""
         # B_c (-log p_c), and 0 where B_c = 0 (an ignored sample, a class of weight 0), even
         # if that class's surprise overflowed to inf (0 inf would be NaN)
-        terms = np.multiply(parts.B, parts.surprise, out=np.zeros_like(parts.B), where=parts.B > 0)
+        terms = np.where(parts.B > 0, parts.B * parts.surprise, 0.0)
         return terms.sum(axis=1)
 
     def _gradient(self, parts, dl):
