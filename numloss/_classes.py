@@ -53,7 +53,7 @@ def over_classes(v):
 
     A scalar stays a scalar. Used to push dL/dl_n into every class's gradient.
     """
-    return v if np.ndim(v) == 0 else np.expand_dims(v, 1)
+    return v if np.ndim(v) == 0 else v[:, None]
 
 
 def along_classes(w: np.ndarray, ndim: int) -> np.ndarray:

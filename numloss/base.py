@@ -183,11 +183,13 @@ class Loss:
         value = self._reduce(losses, denominator)
         finite = _never_nan(name, "the loss", value)
         self._record = record
-        self._last = Last(np.shape(value), losses.dtype, denominator, unbatched, fast, finite)
+        self._last = Last(value.shape, losses.dtype, denominator, unbatched, fast, finite)
         return value
 
     def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:
         """Positional inputs, then PyTorch's keyword names, as one tuple in order."""
+        if not named and len(inputs) == len(self.inputs):  # the usual call: all by position
+            return inputs
         unknown = [k for k in named if k not in self.inputs]
         if unknown:
             raise TypeError(
@@ -215,7 +217,7 @@ class Loss:
     def _reduce(self, losses: np.ndarray, denominator):
         if self.reduction == "none":
             return losses
-        total = np.ravel(losses).sum()  # in C order whatever the layout: one order on both paths
+        total = losses.ravel().sum()  # in C order whatever the layout: one order on both paths
         if self.reduction == "sum":
             return losses.dtype.type(total)
         if denominator == 0:  # nothing to average: 0, not NaN (see the module docstring)
@@ -312,9 +314,9 @@ def _never_nan(name: str, what: str, value) -> bool:
     Inputs are checked to be finite, so a NaN can only come from an intermediate quantity
     beyond the dtype's range (inf - inf, 0 inf): never returned silently.
     """
-    value = np.asarray(value)
-    if np.isfinite(value).all():
+    if np.isfinite(value).all():  # (a NumPy scalar, or an array for "none")
         return True
+    value = np.asarray(value)
     nan = np.isnan(value)
     if nan.any():
         where = np.unravel_index(int(np.flatnonzero(nan)[0]), value.shape) if value.ndim else ()

@@ -25,6 +25,17 @@ Each row puts numloss beside
 - scikit-learn's Cython losses for softmax cross-entropy and BCE with logits (see
   `sklearn_run` for their conventions), one thread and two, when installed.
 
+Three more tables measure where students live (`small_batch_rows`, `epoch_rows`,
+`examples_seconds`):
+
+- small batches: every loss's forward + backward at batch 64 and 128 (C = 10, default
+  options), the loss built once as in a training loop, beside PyTorch on one thread;
+- training epochs: one epoch of `numloss.train.fit` (the batches' steps with SGD and
+  momentum, then the loss and accuracy of the whole set, as fit records them) for two
+  MLPs, 64-64-10 on the 1,347 training digits (batch 64) and 784-256-10 on 8,192 random
+  samples (batch 128), float64 and float32, beside the same loop in PyTorch on one thread;
+- the time of ``make examples`` (every example's full run, after set-up; full run only).
+
 Neither PyTorch nor scikit-learn is a dependency: each is imported only if it is there.
 Ratios are numloss's time divided by the other's: below 1, numloss is faster.
 """
@@ -34,9 +45,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import importlib.util
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -78,6 +91,9 @@ FULL = {
     "scaling": np.logspace(4, 8, 9),  # 10^4 .. 10^8 elements, half a decade apart
     "fit": (1e5, 1e8),  # the range of the log-log slope
     "repeats": 5,
+    "small batches": (15, 200),  # rounds, and calls per timed run
+    "epochs": (7, 8192),  # rounds, and the samples of the 784-256-10 MLP's data
+    "examples": True,  # time `make examples`
 }
 QUICK = {
     "every loss": (64, 16),
@@ -90,6 +106,9 @@ QUICK = {
     "scaling": np.logspace(4, 6, 3),
     "fit": (1e5, 1e6),
     "repeats": 2,
+    "small batches": (2, 5),
+    "epochs": (1, 512),
+    "examples": False,
 }
 SCALING_CLASSES = 1000  # the sweep's cross-entropy is (n / 1000, 1000)
 DTYPES = (np.float64, np.float32)
@@ -339,6 +358,196 @@ def slope(rows: list[Row], loss: str, fit: tuple[float, float]) -> float:
     return float(np.polyfit(np.log10(n), np.log10(t), 1)[0])
 
 
+# -- where students live: small batches, training epochs, the examples --------------------
+SMALL_BATCHES = (64, 128)
+SMALL_CLASSES = 10  # the digits' classes: inputs (N, 10)
+
+
+def repeated(run: Callable[[], object], times: int) -> Callable[[], object]:
+    """`run` called `times` times in a row: a call of microseconds, timed as one run."""
+
+    def runs():
+        for _ in range(times):
+            result = run()
+        return result
+
+    return runs
+
+
+def small_batch_rows(mode: dict, libraries: dict, rng, start: int, total: int) -> list[Row]:
+    """Every loss's forward + backward at batch 64 and 128, beside PyTorch on one thread.
+
+    The loss (PyTorch's module) is built once, as a training loop builds it; a timed run
+    is `calls` forward + backward in a row, and the table shows the time of one.
+    """
+    rounds, calls = mode["small batches"]
+    rows = []
+    for cls in exported_losses():
+        for n in SMALL_BATCHES:
+            case = Case(
+                "small batches",
+                cls.__name__,
+                {"reduction": "mean"},
+                (n, SMALL_CLASSES),
+                np.float64,
+                rounds,
+                True,
+            )
+            inputs = CASES[case.loss].make(rng, case.shape, case.dtype)
+            loss = cls(**case.options)
+
+            def step(loss=loss, inputs=inputs):
+                loss(*inputs)
+                return loss.backward()
+
+            runs = {"numloss": step}
+            torch_step = torch_run(libraries["torch"], case.loss, case.options, inputs, 1)
+            if torch_step is not None:
+                runs["torch 1t"] = torch_step
+            seconds = time_interleaved({k: repeated(r, calls) for k, r in runs.items()}, rounds)
+            rows.append(Row(case, {k: s / calls for k, s in seconds.items()}, {}))
+            print(progress_line(start + len(rows), total, rows[-1]), flush=True)
+    return rows
+
+
+class Network(NamedTuple):
+    name: str  # "MLP 64-64-10", ...
+    data: str  # where its samples come from
+    sizes: tuple[int, int, int]  # inputs, hidden units, classes
+    batch: int
+
+
+def epoch_networks(samples: int) -> list[Network]:
+    return [
+        Network("MLP 64-64-10", "digits, 1,347 training images", (64, 64, 10), 64),
+        Network("MLP 784-256-10", f"{samples:,} random samples", (784, 256, 10), 128),
+    ]
+
+
+def digits_training_set():
+    """The 1,347 training digits of examples/sec3_1_training.py (its split), or None when
+    the repository's examples/ is not beside the package (an installed copy)."""
+    folder = Path(numloss.__file__).resolve().parent.parent / "examples"
+    if not (folder / "data" / "digits.csv.gz").is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("_numloss_examples_common", folder / "_common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    X, y = common.load_digits()
+    X_train, _, y_train, _ = common.train_test_split(X, y, test_fraction=0.25, seed=0)
+    return X_train, y_train
+
+
+def numloss_epoch(network: Network, X, y, dtype) -> Callable[[], object]:
+    """One epoch of `numloss.train.fit`, from the same initial weights on every run."""
+    from numloss.train import SGD, Linear, ReLU, Sequential, fit
+
+    d, h, c = network.sizes
+    model = Sequential(Linear(d, h, seed=0, dtype=dtype), ReLU(), Linear(h, c, seed=1, dtype=dtype))
+    loss = numloss.CrossEntropyLoss()
+    optimizer = SGD(model.parameters(), lr=0.01, momentum=0.9)
+    initial = [p.data.copy() for p in model.parameters()]
+
+    def run():
+        for p, w in zip(model.parameters(), initial, strict=True):
+            p.data[...] = w
+        optimizer.buffers = [None] * len(initial)
+        return fit(
+            model,
+            loss,
+            X,
+            y,
+            epochs=1,
+            batch_size=network.batch,
+            optimizer=optimizer,
+            seed=0,
+            quiet=True,
+        )
+
+    return run, model
+
+
+def torch_epoch(torch, network: Network, X, y, dtype, weights) -> Callable[[], object]:
+    """The same epoch in PyTorch, written as its tutorials write it, on one thread: the
+    same batches, then the loss and accuracy of the whole set without gradients."""
+    d, h, c = network.sizes
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, c)).to(
+        torch.from_numpy(np.zeros(1, dtype)).dtype
+    )
+    initial = [torch.from_numpy(w.copy()) for w in weights]
+    loss = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    inputs, targets = torch.from_numpy(X), torch.from_numpy(y)
+
+    def run():
+        torch.set_num_threads(1)
+        with torch.no_grad():
+            for p, w in zip(model.parameters(), initial, strict=True):
+                p.copy_(w)
+        optimizer.state.clear()
+        order = torch.from_numpy(np.random.default_rng(0).permutation(len(X)))
+        for start in range(0, len(X), network.batch):
+            rows = order[start : start + network.batch]
+            optimizer.zero_grad()
+            loss(model(inputs[rows]), targets[rows]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            out = model(inputs)
+            return float(loss(out, targets)), float((out.argmax(1) == targets).double().mean())
+
+    return run
+
+
+def epoch_rows(mode: dict, libraries: dict, start: int, total: int) -> list[Row]:
+    """One training epoch of each network, float64 and float32, beside PyTorch."""
+    rounds, samples = mode["epochs"]
+    rng = np.random.default_rng(0)
+    data = {
+        "MLP 64-64-10": digits_training_set(),
+        "MLP 784-256-10": (rng.standard_normal((samples, 784)), rng.integers(0, 10, samples)),
+    }
+    rows = []
+    for network in epoch_networks(samples):
+        for dtype in DTYPES:
+            if data[network.name] is None:
+                continue
+            X, y = data[network.name]
+            X = X.astype(dtype)
+            case = Case("epochs", network.name, {"reduction": "mean"}, X.shape, dtype, rounds, True)
+            run, model = numloss_epoch(network, X, y, dtype)
+            runs = {"numloss": run}
+            if libraries["torch"] is not None:
+                weights = [p.data for p in model.parameters()]
+                runs["torch 1t"] = torch_epoch(libraries["torch"], network, X, y, dtype, weights)
+            rows.append(Row(case, time_interleaved(runs, rounds), {}))
+            print(progress_line(start + len(rows), total, rows[-1]), flush=True)
+    return rows
+
+
+def examples_seconds(mode: dict) -> dict[str, float]:
+    """Each example's full run, in seconds, as ``make examples`` runs them (after set-up);
+    empty with --quick, or where the repository's examples/ is not beside the package."""
+    folder = Path(numloss.__file__).resolve().parent.parent / "examples"
+    scripts = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+    if not mode["examples"] or not scripts:
+        return {}
+    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1")
+    seconds = {}
+    for script in scripts:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, str(script)],
+            cwd=folder.parent,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        seconds[script.name] = time.perf_counter() - start
+        print(f"[examples] {script.name}: {seconds[script.name]:.2f} s", flush=True)
+    return seconds
+
+
 # -- the outputs ---------------------------------------------------------------------------
 RATIO_COLUMNS = ["loss", "reduction", "shape", "dtype", "numloss ms"]
 RATIO_COLUMNS += [f"÷ {name}" for name in COMPARATORS]
@@ -397,6 +606,47 @@ def scaling_table(rows: list[Row]) -> list[str]:
     return lines
 
 
+def small_batch_table(rows: list[Row]) -> list[str]:
+    """Each loss's forward + backward at a small batch, in microseconds, beside PyTorch."""
+    columns = ["loss", "shape", "dtype", "numloss µs", "torch 1t µs", "÷ torch 1t"]
+    lines = [_markdown_row(columns), _markdown_row(["---"] * len(columns))]
+    for r in rows:
+        c = r.case
+        cells = [c.loss, _shape(c.shape), np.dtype(c.dtype).name]
+        cells += [_us(r.seconds.get("numloss")), _us(r.seconds.get("torch 1t"))]
+        cells.append(_number(r.ratio("torch 1t")))
+        lines.append(_markdown_row(cells))
+    return lines
+
+
+def epoch_table(rows: list[Row]) -> list[str]:
+    """One training epoch of each network, in milliseconds, beside PyTorch."""
+    networks = {n.name: n for n in epoch_networks(0)}
+    columns = ["network", "samples", "batch", "dtype", "numloss ms", "torch 1t ms", "÷ torch 1t"]
+    lines = [_markdown_row(columns), _markdown_row(["---"] * len(columns))]
+    for r in rows:
+        c = r.case
+        cells = [c.loss, f"{c.shape[0]:,}", str(networks[c.loss].batch), np.dtype(c.dtype).name]
+        cells += [_ms(r.seconds.get("numloss")), _ms(r.seconds.get("torch 1t"))]
+        cells.append(_number(r.ratio("torch 1t")))
+        lines.append(_markdown_row(cells))
+    return lines
+
+
+def examples_section(seconds: dict[str, float]) -> list[str]:
+    """The time of ``make examples``: each example's full run, and the total."""
+    if not seconds:
+        return ["Not timed (`--quick`, or no examples/ beside the package)."]
+    lines = [
+        f"`make examples` after set-up, every example's full run one after the other: "
+        f"**{sum(seconds.values()):.1f} s** (the target: at most 25 s).",
+        "",
+        _markdown_row(["example", "seconds"]),
+        _markdown_row(["---", "---"]),
+    ]
+    return lines + [_markdown_row([name, f"{t:.2f}"]) for name, t in seconds.items()]
+
+
 def machine() -> dict[str, str]:
     """The CPU, core count and versions the numbers were measured with."""
     cpu, flags = platform.processor() or "unknown", []
@@ -443,9 +693,10 @@ HOW_TO_READ = (
 )
 
 
-def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
+def write_markdown(path: Path, rows, slopes, mode_name, about, note, examples=None) -> None:
     """The results as Markdown: how they were measured, then one section per table."""
-    section = {s: [r for r in rows if r.case.section == s] for s in ("libraries", "every loss")}
+    names = ("libraries", "every loss", "small batches", "epochs")
+    section = {s: [r for r in rows if r.case.section == s] for s in names}
     command = "python -m numloss.bench" + (" --quick" if mode_name == "quick" else "")
     text = [
         "# numloss benchmark",
@@ -472,6 +723,30 @@ def write_markdown(path: Path, rows, slopes, mode_name, about, note) -> None:
             ["Default options; the shape is each differentiable input's.", ""]
             + ratio_table(section["every loss"]),
         ),
+        *_section(
+            "Small batches",
+            [
+                "Each loss's forward + backward on a batch a training loop gives it (C = 10, "
+                "default options), the loss built once; the time of one call, the median of "
+                "rounds of many calls; PyTorch on one thread.",
+                "",
+            ]
+            + small_batch_table(section["small batches"]),
+        ),
+        *_section(
+            "Training epochs",
+            [
+                "One epoch of `numloss.train.fit` (SGD, lr 0.01, momentum 0.9; every batch's "
+                "zero_grad, forward, CrossEntropyLoss, backward and step, then the loss and "
+                "accuracy of the whole set), from the same weights on every run; PyTorch: the "
+                "same loop, the same batches, on one thread. MLP 64-64-10: the 1,347 "
+                "training digits of examples/sec3_1_training.py; MLP 784-256-10: random "
+                "samples, random labels.",
+                "",
+            ]
+            + epoch_table(section["epochs"]),
+        ),
+        *_section("make examples", examples_section(examples or {})),
         *_section("Scaling", scaling_section(rows, slopes)),
         *_section("Every time (ms)", times_table(section["libraries"] + section["every loss"])),
     ]
@@ -537,6 +812,10 @@ def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1e3:.3g}"
 
 
+def _us(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e6:.3g}"
+
+
 def _number(x: float | None) -> str:
     return "-" if x is None else f"{x:.3g}"  # 3 digits: 1.83, 0.94, and 0.0034 stays > 0
 
@@ -559,7 +838,11 @@ def main(argv: list[str] | None = None) -> list[Row]:
     missing = [name for name, module in libraries.items() if module is None]
     if missing:
         print(f"not measured (not installed or not written yet): {', '.join(missing)}", flush=True)
-    rows = measure_all(cases(mode), libraries)
+    table = cases(mode)
+    total = len(table) + len(exported_losses()) * len(SMALL_BATCHES) + 2 * len(DTYPES)
+    rows = measure_all(table, libraries, total)
+    rows += measure_where_students_live(mode, libraries, len(rows), total)
+    examples = examples_seconds(mode)
     about["load average at the end"] = load_average()
     slopes = {
         loss: (*mode["fit"], slope(rows, loss, mode["fit"]))
@@ -568,7 +851,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     print_summary(rows, slopes)
     markdown = args.out / "bench_results.md"
     figure = args.out / "figures" / "bench_scaling.png"
-    write_markdown(markdown, rows, slopes, mode_name, about, args.note)
+    write_markdown(markdown, rows, slopes, mode_name, about, args.note, examples)
     plot_scaling(figure, rows, slopes, mode["fit"])
     print(f"\nwrote {markdown} and {figure}")
     return rows
@@ -594,7 +877,20 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def measure_all(table: list[Case], libraries: dict) -> list[Row]:
+def measure_where_students_live(mode: dict, libraries: dict, done: int, total: int):
+    """The small batches' and the epochs' rows, a progress line each."""
+    torch = libraries["torch"]
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # KLDivLoss's "mean", as above
+        rows = small_batch_rows(mode, libraries, np.random.default_rng(0), done, total)
+        rows += epoch_rows(mode, libraries, done + len(rows), total)
+    if torch is not None:
+        torch.set_num_threads(torch_threads)
+    return rows
+
+
+def measure_all(table: list[Case], libraries: dict, total: int | None = None) -> list[Row]:
     """Every row of the table measured in turn, a progress line each."""
     rng = np.random.default_rng(0)
     torch = libraries["torch"]
@@ -605,7 +901,7 @@ def measure_all(table: list[Case], libraries: dict) -> list[Row]:
         warnings.simplefilter("ignore", UserWarning)
         for i, case in enumerate(table, 1):
             rows.append(measure(case, libraries, rng))
-            print(progress_line(i, len(table), rows[-1]), flush=True)
+            print(progress_line(i, total or len(table), rows[-1]), flush=True)
     if torch is not None:  # the runs set it per call: put back what it was
         torch.set_num_threads(torch_threads)
     return rows
@@ -618,6 +914,9 @@ def print_summary(rows: list[Row], slopes: dict) -> None:
         if section == "libraries":
             print("\nnumloss on two threads:")
             print("\n".join(two_threads_table([r for r in rows if r.case.section == section])))
+    for section, table in (("small batches", small_batch_table), ("epochs", epoch_table)):
+        print(f"\n{section}:")
+        print("\n".join(table([r for r in rows if r.case.section == section])))
     print()
     for loss, (lo, hi, s) in slopes.items():
         print(f"log-log slope of {loss}, {lo:.0e} to {hi:.0e} elements: {s:.2f}")

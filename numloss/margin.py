@@ -35,7 +35,7 @@ from ._validate import (
     same_shape_floats,
 )
 from .base import Loss
-from .primitives import sigmoid, softplus
+from .primitives import positions, sigmoid, softplus
 
 __all__ = ["HingeLoss", "MultiMarginLoss", "SoftMarginLoss", "SquaredHingeLoss"]
 
@@ -266,7 +266,7 @@ class MultiMarginLoss(Loss):
         # h_i = margin - x_y + x_i, as (x_i - x_y) + margin: x_i - x_y is exact when the
         # scores are close, where margin - x_y would round at the scores' size (1e16)
         h = (x.x - np.take_along_axis(x.x, x.y, axis=1)) + self.margin
-        np.put_along_axis(h, x.y, 0.0, axis=1)  # the sum skips i = y
+        h = np.where(positions(h, 1) == x.y, 0.0, h)  # the sum skips i = y
         return self.Parts(x.y, x.w_y, h, np.maximum(h, 0))
 
     def _losses(self, parts):
@@ -288,5 +288,5 @@ class MultiMarginLoss(Loss):
         # even if an h_i overflowed (0 inf is NaN)
         grad = np.multiply(grad, parts.w_y / C, out=np.zeros_like(grad), where=parts.w_y > 0)
         at_y = -grad.sum(axis=1, keepdims=True)  # x_y is in every h_i, with a minus
-        np.put_along_axis(grad, parts.y, at_y, axis=1)
+        grad = np.where(positions(grad, 1) == parts.y, at_y, grad)  # at i = y
         return grad * over_classes(dl)  # chain rule

@@ -51,7 +51,7 @@ from ._validate import (
 )
 from .base import Loss
 from .fast import cross_entropy as fast_cross_entropy
-from .primitives import softmax_parts
+from .primitives import positions, softmax_parts
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "one_hot", "smooth_labels"]
 
@@ -261,8 +261,7 @@ class CrossEntropyLoss(_ClassLoss):
         surprise = log_norm - (z - m)
         p = exps / (1 + rest)
         if x.t is None:  # an index y: t is its one-hot, and 0 on ignored samples
-            t = np.zeros_like(z)
-            np.put_along_axis(t, x.y, x.kept, axis=1)
+            t = (positions(z, 1) == x.y) * x.kept  # t_c = [c = y]
         else:
             sums = x.t.sum(axis=1)  # each row of a distribution sums to 1
             fix = ", or pass class indices"
@@ -278,7 +277,7 @@ class CrossEntropyLoss(_ClassLoss):
         """l_n = sum_c B_c (-log p_c)"""
         # B_c (-log p_c), and 0 where B_c = 0 (an ignored sample, a class of weight 0), even
         # if that class's surprise overflowed to inf (0 inf would be NaN)
-        terms = np.multiply(parts.B, parts.surprise, out=np.zeros_like(parts.B), where=parts.B > 0)
+        terms = np.where(parts.B > 0, parts.B * parts.surprise, 0.0)
         return terms.sum(axis=1)
 
     def _gradient(self, parts, dl):
@@ -288,7 +287,7 @@ class CrossEntropyLoss(_ClassLoss):
         # a p_lead - B_lead = 1 / (1 + rest) - 1 rounds to 0, where the truth is -rest / (1 + rest)
         B_lead = np.take_along_axis(parts.B, parts.leader, axis=1)
         exact = leader_gradient(parts.a, B_lead, parts.rest)
-        np.put_along_axis(grad, parts.leader, exact, axis=1)
+        grad = np.where(positions(grad, 1) == parts.leader, exact, grad)  # at k = leader
         return grad * over_classes(dl)  # chain rule: dL/dz_k = dL/dl_n dl_n/dz_k
 
     def _probability_target(self, target, z):
@@ -370,7 +369,6 @@ class NLLLoss(_ClassLoss):
 
     def _gradient(self, parts, dl):
         """dl_n/d(log p)_k = -w_y [k = y]"""
-        grad = np.zeros_like(parts.log_p)
         dl_y = -parts.w_y * over_classes(dl)  # -w_y, times dL/dl_n
-        np.put_along_axis(grad, parts.y, dl_y + 0.0, axis=1)  # (+ 0.0: no -0 where w_y = 0)
-        return grad
+        # at k = y, and 0 elsewhere (+ 0.0: no -0 where w_y = 0)
+        return np.where(positions(parts.log_p, 1) == parts.y, dl_y + 0.0, 0.0)

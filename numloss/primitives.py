@@ -161,14 +161,24 @@ def softmax_parts(z, axis: int = -1) -> SoftmaxParts:
     (array([2.]), array([0]), array([1.    , 0.3679, 0.1496]), array([0.5175]))
     """
     z = as_float_array("z", z)
-    m = np.max(z, axis=axis, keepdims=True)
-    leader = np.argmax(z, axis=axis, keepdims=True)
-    exps = np.exp(z - m)
-    np.put_along_axis(exps, leader, 1.0, axis=axis)  # e^0, exactly (z - m is NaN if m = inf)
-    others = exps.copy()
-    np.put_along_axis(others, leader, 0.0, axis=axis)  # leave the leader's e^0 = 1 out
-    rest = others.sum(axis=axis, keepdims=True)
+    m = z.max(axis=axis, keepdims=True)
+    leader = z.argmax(axis=axis, keepdims=True)
+    is_leader = positions(z, axis) == leader  # [k = leader]
+    exps = np.where(is_leader, 1.0, np.exp(z - m))  # e^0, exactly (z - m is NaN if m = inf)
+    rest = np.where(is_leader, 0.0, exps).sum(axis=axis, keepdims=True)  # the leader's 1 left out
     return SoftmaxParts(m, leader, exps, rest)
+
+
+def positions(z: np.ndarray, axis: int) -> np.ndarray:
+    """k = 0, 1, ..., n - 1 along `axis` of `z` (length 1 on every other axis), so that
+    ``positions(z, axis) == index`` is the mask [k = index] of an index kept as a dimension.
+
+    >>> positions(np.zeros((2, 3)), axis=1)
+    array([[0, 1, 2]])
+    """
+    shape = [1] * z.ndim
+    shape[axis] = z.shape[axis]
+    return np.arange(z.shape[axis]).reshape(shape)
 
 
 def _check_axis_nonempty(z: np.ndarray, axis: int) -> None:

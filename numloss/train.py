@@ -42,6 +42,7 @@ input's dtype, as a loss does.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
@@ -167,6 +168,12 @@ class Layer:
     (g = dL/dy, already checked to have y's shape) and, if it has parameters, lists
     them in ``named_parameters()``. ``inputs`` and ``differentiable`` tell the
     gradient checker what to perturb, as for a loss.
+
+    A layer whose dL/dx costs as much as its parameters' gradients (`Linear`: one matrix
+    product each) may set ``skips_input_gradient = True`` and take ``_backward(parts, g,
+    input_gradient=True)``: with False it only adds into ``.grad`` and returns None. `fit`
+    asks that of the model (the data's dL/dX is never read), as PyTorch computes no
+    gradient for an input that does not require one.
     """
 
     inputs: tuple[str, ...] = ("input",)
@@ -177,6 +184,14 @@ class Layer:
 
     _last = None  # (parts, output shape, output dtype, input dtype) of the last forward
     _forwards = 0  # forwards run so far: a Sequential checks each of its layers ran once
+    # whether ``_backward`` takes ``input_gradient`` and can skip dL/dx (see `backward`)
+    skips_input_gradient = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a subclass writing its own _backward (of Linear, say) takes (parts, g) unless it says so
+        if "_backward" in cls.__dict__ and "skips_input_gradient" not in cls.__dict__:
+            cls.skips_input_gradient = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -197,11 +212,14 @@ class Layer:
         self._last = (record, y.shape, y.dtype, x.dtype)
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_gradient: bool = True):
         """dL/d(input) from ``grad_output`` = dL/d(output) of the last forward.
 
         Adds dL/dparameter into each parameter's ``.grad``. Returns an array of the
-        input's shape and dtype.
+        input's shape and dtype; with ``input_gradient=False``, None: only the parameters'
+        gradients are wanted, and a layer that can (`Linear`, `Sequential`) does not
+        compute dL/dx at all, as PyTorch does not for an input that does not require a
+        gradient. `fit` asks this of the model, whose input is the data.
         """
         name = type(self).__name__
         if self._last is None:
@@ -219,7 +237,13 @@ class Layer:
             check_finite("grad_output", g)
         except (BadInputError, BadTypeError) as err:
             raise type(err)(f"{name}.backward: {err}") from None
-        return self._backward(record, g).astype(input_dtype, copy=False)
+        if input_gradient:
+            return self._backward(record, g).astype(input_dtype, copy=False)
+        if self.skips_input_gradient:
+            self._backward(record, g, input_gradient=False)
+        else:  # a layer that cannot skip it: dL/dx computed, not returned
+            self._backward(record, g)
+        return None
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         """``[(name, parameter), ...]`` in order; none for a layer without parameters."""
@@ -285,6 +309,7 @@ class Linear(Layer):
         W: np.ndarray  # W, the weight the output was computed with
 
     parameter_gradients = {"weight": "dL/dW = g^T x", "bias": "dL/db = sum_n g_n"}
+    skips_input_gradient = True
 
     def __init__(
         self,
@@ -330,13 +355,15 @@ class Linear(Layer):
             y += self.bias.checked()  # + b, the same for every row
         return y, self.Parts(x=x, W=W)
 
-    def _backward(self, r: Parts, g):
+    def _backward(self, r: Parts, g, input_gradient: bool = True):
         """dL/dx = g W"""
         x = r.x.reshape(-1, self.in_features)  # rows of x and g, whatever the leading dims
         rows = g.reshape(-1, self.out_features)
         self.weight.grad += rows.T @ x  # dL/dW = g^T x
         if self.bias is not None:
             self.bias.grad += rows.sum(axis=0)  # dL/db = sum_n g_n
+        if not input_gradient:  # not wanted (the data's: see Layer.backward)
+            return None
         return g @ r.W  # dL/dx = g W
 
 
@@ -549,10 +576,15 @@ class Sequential(Layer):
         """(path, layer) for every layer inside, nested Sequentials' layers too."""
         return [pair for i, layer in enumerate(self.layers) for pair in _with_paths(layer, str(i))]
 
-    def _backward(self, r: Layer.Parts, g):
-        for layer in reversed(self.layers):
+    skips_input_gradient = True
+
+    def _backward(self, r: Layer.Parts, g, input_gradient: bool = True):
+        first, *others = self.layers
+        for layer in reversed(others):
             g = layer.backward(g)  # dL/dx_{k-1} = f_k.backward(dL/dx_k)
-        return g
+        if input_gradient or not _takes_input_gradient(first):  # (one's own: called as it is)
+            return first.backward(g)
+        return first.backward(g, input_gradient=False)  # dL/dparameter only
 
 
 class WithLoss:
@@ -661,6 +693,12 @@ def _with_paths(layer, path: str) -> Iterator[tuple[str, object]]:
             yield from _with_paths(inner, f"{path}.{i}")
 
 
+def _takes_input_gradient(layer) -> bool:
+    """Whether ``layer.backward`` takes ``input_gradient``: a `Layer` whose backward is
+    Layer's own (a class of one's own may write a backward of its own, without it)."""
+    return isinstance(layer, Layer) and type(layer).backward is Layer.backward
+
+
 def _is_layer(obj) -> bool:
     """A layer is anything with forward and backward: a `Layer`, or a student's own class."""
     return callable(getattr(obj, "forward", None)) and callable(getattr(obj, "backward", None))
@@ -757,8 +795,12 @@ class SGD:
             g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
             if self.momentum:
                 b = self.buffers[i]
-                b = g.copy() if b is None else self.momentum * b + g
-                self.buffers[i] = g = b
+                if b is None:
+                    b = self.buffers[i] = g.copy()
+                else:  # b = momentum * b + g, in the buffer's own memory
+                    b *= self.momentum
+                    b += g
+                g = b
             p.data -= self.lr * g
 
 
@@ -798,7 +840,7 @@ def accuracy(output, target, loss=None) -> float | None:
         counted = truth != getattr(loss, "ignore_index", None)  # an ignored label is not counted
         if not counted.any():
             return None
-        return float(np.mean(out.argmax(axis=1)[counted] == truth[counted]))
+        return float((out.argmax(axis=1)[counted] == truth[counted]).mean())
     if out.size != t.size or out.size != len(out):  # not one output per sample
         return None
     out, t = out.reshape(-1), t.reshape(-1)
@@ -816,7 +858,7 @@ def accuracy(output, target, loss=None) -> float | None:
         threshold = midpoint
     else:
         return None
-    return float(np.mean((out > threshold) == positive))
+    return float(((out > threshold) == positive).mean())
 
 
 class History(dict):
@@ -945,6 +987,12 @@ def fit(
     validation = None if validation is None else _validation_set(validation)
     metrics = dict(metrics or {})
 
+    # dL/dX of the data is never read: a Layer skips it (Layer.backward), a model of one's own
+    # is called as it is
+    backward = model.backward
+    if _takes_input_gradient(model):
+        backward = functools.partial(model.backward, input_gradient=False)
+
     rng = np.random.default_rng(seed)
     history = History()
     for epoch in range(1, epochs + 1):
@@ -953,7 +1001,7 @@ def fit(
             rows = order[start : start + batch]
             optimizer.zero_grad()
             loss(model(X[rows]), y[rows])  # forward: the model, then the loss
-            model.backward(loss.backward())  # backward: dL/dparameter into each .grad
+            backward(loss.backward())  # backward: dL/dparameter into each .grad
             optimizer.step()
         numbers = _evaluate(model, loss, X, y, metrics)
         if validation is not None:

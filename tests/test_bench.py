@@ -158,10 +158,58 @@ def test_ratios_are_numloss_time_over_the_other(quick):
 def test_progress_lines_and_slopes_are_printed(quick):
     rows, _, printed, _, _ = quick
     progress = [line for line in printed.splitlines() if line.startswith("[")]
-    assert len(progress) == len(rows) == len(bench.cases(bench.QUICK))
+    small = len(exported_losses()) * len(bench.SMALL_BATCHES)
+    epochs = len(bench.epoch_networks(0)) * len(bench.DTYPES)
+    assert len(progress) == len(rows) == len(bench.cases(bench.QUICK)) + small + epochs
+    assert all(f"/{len(rows)}] " in line for line in progress)
     for loss in ("CrossEntropyLoss", "BCEWithLogitsLoss"):
         line = next(x for x in printed.splitlines() if x.startswith(f"log-log slope of {loss}"))
         assert math.isfinite(float(line.rsplit(":", 1)[1]))
+
+
+def test_small_batches_have_every_loss_at_64_and_128_beside_torch(quick):
+    rows, tables, _, _, _ = quick
+    cells = tables["Small batches"]
+    found = [(r["loss"], r["shape"]) for r in cells]
+    expected = [
+        (cls.__name__, bench._shape((n, bench.SMALL_CLASSES)))
+        for cls in exported_losses()
+        for n in bench.SMALL_BATCHES
+    ]
+    assert found == expected
+    measured = [r for r in rows if r.case.section == "small batches"]
+    for row, r in zip(measured, cells, strict=True):
+        positive_number(r["numloss µs"])
+        if "torch 1t" in row.seconds:
+            ratio = row.seconds["numloss"] / row.seconds["torch 1t"]
+            assert positive_number(r["÷ torch 1t"]) == pytest.approx(ratio, rel=5e-3)
+        else:
+            assert r["÷ torch 1t"] == "-"
+
+
+def test_epochs_train_both_networks_in_both_dtypes(quick):
+    _, tables, _, _, text = quick
+    cells = tables["Training epochs"]
+    found = [(r["network"], r["dtype"]) for r in cells]
+    expected = [(n.name, d) for n in bench.epoch_networks(0) for d in ("float64", "float32")]
+    assert found == expected
+    assert cells[0]["samples"] == "1,347"  # the training digits
+    for r in cells:
+        positive_number(r["numloss ms"])
+        if installed("torch"):
+            positive_number(r["÷ torch 1t"])
+    assert "Not timed (`--quick`" in text  # make examples: the full run only
+
+
+def test_an_epoch_is_fit_from_the_same_weights_each_run():
+    network = bench.epoch_networks(64)[1]
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 784)), rng.integers(0, 10, 64)
+    run, model = bench.numloss_epoch(network, X, y, np.float64)
+    first = run()
+    weights = [p.data.copy() for p in model.parameters()]
+    assert run() == first
+    assert all(np.array_equal(p.data, w) for p, w in zip(model.parameters(), weights, strict=True))
 
 
 def test_runs_without_torch_and_sklearn(tmp_path, monkeypatch, capsys):

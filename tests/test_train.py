@@ -900,3 +900,61 @@ class OwnForward(Layer):
 def test_a_layer_with_its_own_forward_is_not_taken_for_a_reused_one():
     model = Sequential(Linear(WIDTH, WIDTH, seed=0), OwnForward(), Tanh())
     assert_passes(nl.gradcheck(model, np.ones((2, WIDTH))))
+
+
+def test_backward_without_the_input_gradient_adds_the_same_parameter_gradients():
+    """fit asks for dL/dparameter only (the data's dL/dX is never read): the same numbers."""
+    rng = np.random.default_rng(0)
+    X, g = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    grads = []
+    for input_gradient in (True, False):
+        model = Sequential(Linear(4, 5, seed=0), ReLU(), Linear(5, 2, seed=1))
+        model(X)
+        out = model.backward(g, input_gradient=input_gradient)
+        assert (out is None) == (not input_gradient)
+        grads.append([p.grad.copy() for p in model.parameters()])
+    for with_dx, without in zip(*grads, strict=True):
+        assert np.array_equal(with_dx, without)
+
+
+def test_sgd_momentum_in_place_is_the_formula_bit_for_bit():
+    rng = np.random.default_rng(1)
+    p = Parameter(rng.normal(size=(3, 4)))
+    expected, b = p.data.copy(), None
+    opt = SGD([p], lr=0.05, momentum=0.9)
+    for _ in range(4):
+        g = rng.normal(size=(3, 4))
+        p.grad = g
+        opt.step()
+        b = g.copy() if b is None else 0.9 * b + g
+        expected = expected - 0.05 * b
+        assert np.array_equal(p.data, expected)
+
+
+def test_a_subclass_with_its_own_backward_is_trained_as_it_is():
+    """A Linear whose _backward takes (parts, g) only: fit still calls it that way."""
+
+    class Logged(Linear):
+        def _backward(self, r, g):
+            return super()._backward(r, g)
+
+    assert not Logged.skips_input_gradient and Linear.skips_input_gradient
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8) % 2
+    fit(Sequential(Logged(3, 2, seed=0)), nl.CrossEntropyLoss(), X, y, epochs=2, quiet=True)
+
+
+def test_a_layer_with_a_backward_of_its_own_is_trained_as_it_is():
+    """A Layer subclass that writes backward(grad_output) itself: fit and Sequential call it
+    with the gradient only, first in the model or alone."""
+
+    class Doubling(Layer):
+        def forward(self, input):
+            self.x = np.asarray(input)
+            return 2 * self.x
+
+        def backward(self, grad_output):
+            return 2 * grad_output
+
+    X, y = np.random.default_rng(0).normal(size=(8, 3)), np.arange(8) % 2
+    model = Sequential(Doubling(), Linear(3, 2, seed=0))
+    fit(model, nl.CrossEntropyLoss(), X, y, epochs=2, quiet=True)
