@@ -25,7 +25,8 @@ This is the *reading path*, the one small inputs take: ``forward`` is ``_inputs`
 ``_parts``, ``_losses`` and the reduction; ``backward`` is the reduction's derivative and
 ``_gradient`` of the parts forward kept. Large inputs take the *fast path*
 (`numloss.fast`: the same steps a block of rows at a time), by the one rule in
-`numloss.fast.takes_fast_path`; both give the same numbers.
+`numloss.fast.takes_fast_path`; both give the same numbers (bit for bit, but for
+cross-entropy's kernel, which sums in another order: a few units in the last place).
 
 A subclass raises plain ``ValueError`` / ``TypeError`` for bad input (the checks in
 ``numloss._validate`` do); the base prefixes the loss's name. The base also does
@@ -37,8 +38,10 @@ State
 -----
 Between ``forward`` and ``backward`` a loss keeps the parts of its last successful
 ``forward`` (on the fast path: its inputs), and nothing else that backward reads;
-``backward`` reads them and changes nothing, so it may be called any number of times
-with different upstream gradients. A failed ``forward`` clears them, so ``backward``
+``backward`` reads them and changes nothing (on the fast path, cross-entropy's kernel
+hands forward's buffer of exponentials to the first backward as its gradient, and a
+second backward makes it again), so it may be called any number of times with
+different upstream gradients. A failed ``forward`` clears them, so ``backward``
 then raises. The parts hold references to the inputs (no copies), so changing an input
 array in place between ``forward`` and ``backward`` changes the gradient: don't. One
 loss instance per thread.
@@ -178,12 +181,13 @@ class Loss:
         unbatched = getattr(x, "unbatched", False)
         losses = losses[0] if unbatched else losses  # one sample in, one loss out
         denominator = getattr(x, "denominator", None)
-        if denominator is None:
+        counted = denominator is None
+        if counted:
             denominator = losses.size
         value = self._reduce(losses, denominator)
         finite = _never_nan(name, "the loss", value)
         self._record = record
-        self._last = Last(value.shape, losses.dtype, denominator, unbatched, fast, finite)
+        self._last = Last(value.shape, losses.dtype, denominator, counted, unbatched, fast, finite)
         return value
 
     def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:
@@ -235,12 +239,16 @@ class Loss:
         """
         dl = self.loss_derivative(grad_output)  # dL/dl_n
         last = self._last
-        with np.errstate(over="ignore"):
+        # a NaN can come only from an overflow: after one in forward, or from a grad_output
+        # large enough to make one in backward (without it, dL/dl_n is at most 1); then the
+        # gradient is looked at below, and NumPy's warning for it is not needed
+        looked_at = not last.finite or grad_output is not None
+        with np.errstate(over="ignore", **({"invalid": "ignore"} if looked_at else {})):
             if last.fast:
                 grad = self._fast.backward(self, self._record, dl)
             else:
                 grad = self._gradient(self._record, dl)  # the derivation, on forward's parts
-        if not last.finite:  # an overflow in forward: its gradient may hold a NaN
+        if looked_at:
             for g in grad if isinstance(grad, tuple) else (grad,):
                 _never_nan(type(self).__name__ + ".backward", "the gradient", g)
         if not last.unbatched:
@@ -303,6 +311,7 @@ class Last(NamedTuple):
     shape: tuple  # the output's shape
     dtype: np.dtype  # the output's dtype
     denominator: float  # the mean's D
+    counted: bool  # D is the number of elements (else the loss's Inputs gave it)
     unbatched: bool  # one sample came without its batch dimension: take it off the gradient
     fast: bool  # forward took the fast path: its record is the inputs, not the parts
     finite: bool  # every loss was finite (else backward looks for a NaN in the gradient)

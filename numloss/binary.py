@@ -111,7 +111,7 @@ class BCELoss(_WeightedBinaryLoss):
         y: np.ndarray  # the labels: 1 or 0, or soft labels in [0, 1]
         w: np.ndarray | None  # the element weight (None: 1 everywhere)
         log_p: np.ndarray  # log p, clamped at -100
-        log_q: np.ndarray  # log(1 - p), clamped at -100 (computed as log1p(-p))
+        log_q: np.ndarray  # log q = log(1 - p), clamped at -100 (computed as log1p(-p))
 
     def _inputs(self, input, target):
         p, y = same_shape_floats(self.inputs, input, target)
@@ -119,12 +119,13 @@ class BCELoss(_WeightedBinaryLoss):
         check_soft_labels("target", y)
         return self.Inputs(p, y, self._weight_like(p))
 
-    def _parts(self, x):
-        w = None if x.w is None else x.w.astype(x.p.dtype, copy=False)  # in p's dtype
+    def _parts(self, inputs):
+        p, y, w = inputs
+        w = None if w is None else w.astype(p.dtype, copy=False)  # in p's dtype
         with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100
-            log_p = np.maximum(np.log(x.p), -100)
-            log_q = np.maximum(np.log1p(-x.p), -100)
-        return self.Parts(x.p, x.y, w, log_p, log_q)
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)  # q = 1 - p
+        return self.Parts(p, y, w, log_p, log_q)
 
     def _losses(self, parts):
         """l = -w [y log p + (1 - y) log(1 - p)]"""
@@ -139,7 +140,7 @@ class BCELoss(_WeightedBinaryLoss):
         # alone, y / p overflows float32 for p < 3e-39 although c y / p is finite
         c = dl if w is None else w * dl
         # d/dp [-y log p] = -y / p (0 where log p is clamped; inf only where the true value
-        # is beyond the float's range, as at p = 1e-44 in float32 with c = 1)
+        # is beyond the float's range, as at p = 1e-40 in float32 with c = 1)
         with np.errstate(over="ignore"):
             grad = np.divide(-y * c, p, out=np.zeros_like(p), where=log_p > -100)
         # d/dp [-(1 - y) log(1 - p)] = (1 - y) / (1 - p) (0 where log(1 - p) is clamped)
@@ -179,8 +180,8 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
     Stable form: both terms are softplus of something, each non-negative and computed
     as max(t, 0) + log1p(e^-|t|) (see `numloss.softplus`), so no log ever sees a
     probability that rounded to 0 or 1. Logits of ±1e4 give a finite loss and
-    gradient; at x = -40, y = 0 the loss is softplus(-40) = 4.25e-18, where the
-    one-line form max(x, 0) - x y + log1p(e^-|x|) used by PyTorch returns 0. In the
+    gradient; at x = -40, y = 0 the loss is softplus(-40) = 4.25e-18, where PyTorch,
+    which adds the two exponentials inside a log (not a log1p), returns 0. In the
     gradient, sigmoid(-x) is used for 1 - sigmoid(x) for the same reason.
 
     Memory and time: large inputs take the fast path (`numloss.fast`), which runs these
@@ -228,18 +229,21 @@ class BCEWithLogitsLoss(_WeightedBinaryLoss):
 
     _fast = fast_binary  # large inputs: numloss/fast/binary.py
 
-    def _parts(self, x):
-        a, b, w = self._coefficients(x)
-        softplus_x, softplus_neg_x = softplus_pair(x.x)
-        sigmoid_x, sigmoid_neg_x = sigmoid_pair(x.x)
-        return self.Parts(x.x, a, b, w, softplus_neg_x, softplus_x, sigmoid_x, sigmoid_neg_x)
+    def _parts(self, inputs):
+        a, b, w = self._coefficients(inputs)
+        softplus_x, softplus_neg_x = softplus_pair(inputs.x)
+        sigmoid_x, sigmoid_neg_x = sigmoid_pair(inputs.x)
+        return self.Parts(inputs.x, a, b, w, softplus_neg_x, softplus_x, sigmoid_x, sigmoid_neg_x)
 
     @staticmethod
-    def _coefficients(x):
+    def _coefficients(inputs):
         """a = pw y, b = 1 - y and the weight, in the logits' dtype."""
-        pw, w = (None if v is None else v.astype(x.x.dtype, copy=False) for v in (x.pw, x.w))
-        a = x.y if pw is None else pw * x.y  # the positive term's coefficient pw y
-        b = 1 - x.y  # the negative term's coefficient
+        pw, w = (
+            None if v is None else v.astype(inputs.x.dtype, copy=False)
+            for v in (inputs.pw, inputs.w)
+        )
+        a = inputs.y if pw is None else pw * inputs.y  # the positive term's coefficient pw y
+        b = 1 - inputs.y  # the negative term's coefficient
         return a, b, w
 
     def _losses(self, parts):
@@ -308,8 +312,8 @@ class MSELoss(Loss):
     def _inputs(self, input, target):
         return self.Inputs(*same_shape_floats(self.inputs, input, target))
 
-    def _parts(self, x):
-        return self.Parts(x.x - x.y)
+    def _parts(self, inputs):
+        return self.Parts(inputs.x - inputs.y)
 
     def _losses(self, parts):
         """l = (x - y)^2"""
@@ -395,15 +399,15 @@ class FocalLoss(Loss):
         warn_if_probabilities_for_logits("input", x, "FocalLoss")
         return self.Inputs(x, y)
 
-    def _parts(self, x):
-        s = 2 * x.y - 1  # +1 for positives, -1 for negatives
-        u = s * x.x  # the margin
+    def _parts(self, inputs):
+        s = 2 * inputs.y - 1  # +1 for positives, -1 for negatives
+        u = s * inputs.x  # the margin
         p_t, q = sigmoid_pair(u)  # sigmoid(u), sigmoid(-u)
         ce = softplus(-u)  # -log p_t
         q_gamma = q**self.gamma  # (1 - p_t)^gamma
         alpha_t = None
         if self.alpha is not None:
-            alpha_t = np.where(x.y == 1, self.alpha, 1 - self.alpha).astype(x.x.dtype)
+            alpha_t = np.where(inputs.y == 1, self.alpha, 1 - self.alpha).astype(inputs.x.dtype)
         return self.Parts(s, u, p_t, q, ce, q_gamma, alpha_t)
 
     def _losses(self, parts):

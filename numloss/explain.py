@@ -534,11 +534,22 @@ def _reduction_step(w: _Writer, loss: Loss, value) -> None:
     if loss.reduction == "sum":
         w.step("L = sum_n l_n", "forward", value)
     elif loss.reduction in ("mean", "batchmean"):
-        denominator = loss._last[2]
-        from_record = getattr(loss._record, "denominator", None) is not None
-        what = f"L = sum_n l_n / D, D = {_plain(denominator)}"
-        what += " (record: denominator)" if from_record else " (the number of elements)"
+        last = loss._last
+        what = f"L = sum_n l_n / D, D = {_plain(last.denominator)}: "
+        if last.counted:
+            what += "the number of elements"
+        else:  # the loss's Inputs gave it: say what it is, from its field's comment
+            what += _denominator_meaning(loss)
         w.step(what, "forward", value)
+
+
+def _denominator_meaning(loss: Loss) -> str:
+    """What a loss's own mean denominator is: the comment on its Inputs' field, and for
+    KLDivLoss's batchmean the batch size."""
+    if loss.reduction == "batchmean":
+        return "the batch size N (batchmean: the KL divergence per sample)"
+    comment = field_comments(type(loss).Inputs).get("denominator", "")
+    return comment.split(";")[0].replace("the mean's D: ", "") or "the loss's own"
 
 
 def _chain_rule_steps(w: _Writer, loss: Loss, grad_output, grad) -> None:

@@ -226,7 +226,7 @@ class KLDivLoss(Loss):
 
     class Parts(NamedTuple):
         p: np.ndarray  # p, the target's probabilities (t, or e^t with log_target)
-        log_p: np.ndarray  # log p (0 where p = 0: 0 log 0 = 0)
+        log_p: np.ndarray  # log p: t itself with log_target, else log t (0 where t = 0)
         log_ratio: np.ndarray  # log p - x = log p - log q, the log-ratio
 
     def __init__(self, reduction: str = "mean", log_target: bool = False):
@@ -248,12 +248,15 @@ class KLDivLoss(Loss):
         batch = (x.shape[0] if x.ndim else 1) if self.reduction == "batchmean" else None
         return self.Inputs(x, t, batch)
 
-    def _parts(self, x):
+    def _parts(self, inputs):
         if self.log_target:  # no log of a tiny probability is taken at all
-            p, log_p = np.exp(x.t), x.t
+            p, log_p = np.exp(inputs.t), inputs.t
         else:
-            p, log_p = x.t, np.log(np.where(x.t > 0, x.t, 1))  # log 1 = 0 where t = 0
-        return self.Parts(p, log_p, log_p - x.x)
+            p, log_p = (
+                inputs.t,
+                np.log(np.where(inputs.t > 0, inputs.t, 1)),
+            )  # log 1 = 0 where t = 0
+        return self.Parts(p, log_p, log_p - inputs.x)
 
     def _losses(self, parts):
         """l = p (log p - x), 0 where p = 0 (a row's sum is KL(p || q))"""

@@ -98,10 +98,10 @@ class HingeLoss(_MarginHinge):
         h: np.ndarray  # margin - u: how far inside the margin (< 0: safe)
         inside: np.ndarray  # [u < margin]: where the hinge is not flat
 
-    def _parts(self, x):
-        u = x.y * x.f
+    def _parts(self, inputs):
+        u = inputs.y * inputs.f
         h = self.margin - u
-        return self.Parts(x.y, u, h, u < self.margin)
+        return self.Parts(inputs.y, u, h, u < self.margin)
 
     def _losses(self, parts):
         """l = max(0, margin - u)"""
@@ -142,8 +142,8 @@ class SquaredHingeLoss(_MarginHinge):
         y: np.ndarray  # the labels -1/+1
         g: np.ndarray  # g = max(0, margin - y f)
 
-    def _parts(self, x):
-        return self.Parts(x.y, np.maximum(self.margin - x.y * x.f, 0))
+    def _parts(self, inputs):
+        return self.Parts(inputs.y, np.maximum(self.margin - inputs.y * inputs.f, 0))
 
     def _losses(self, parts):
         """l = g^2"""
@@ -186,9 +186,9 @@ class SoftMarginLoss(_BinaryMarginLoss):
         softplus_neg_u: np.ndarray  # softplus(-u) = log(1 + e^-u)
         sigmoid_neg_u: np.ndarray  # sigmoid(-u), the slope of softplus(-u) (with a minus)
 
-    def _parts(self, x):
-        u = x.y * x.f
-        return self.Parts(x.y, u, softplus(-u), sigmoid(-u))
+    def _parts(self, inputs):
+        u = inputs.y * inputs.f
+        return self.Parts(inputs.y, u, softplus(-u), sigmoid(-u))
 
     def _losses(self, parts):
         """l = softplus(-u) = log(1 + e^-u)"""
@@ -262,12 +262,12 @@ class MultiMarginLoss(Loss):
         y, _, w_y, _ = index_targets(target, x, w, ignore_index=None)
         return self.Inputs(x, y, w_y, was_unbatched)
 
-    def _parts(self, x):
+    def _parts(self, inputs):
         # h_i = margin - x_y + x_i, as (x_i - x_y) + margin: x_i - x_y is exact when the
         # scores are close, where margin - x_y would round at the scores' size (1e16)
-        h = (x.x - np.take_along_axis(x.x, x.y, axis=1)) + self.margin
-        h = np.where(positions(h, 1) == x.y, 0.0, h)  # the sum skips i = y
-        return self.Parts(x.y, x.w_y, h, np.maximum(h, 0))
+        h = (inputs.x - np.take_along_axis(inputs.x, inputs.y, axis=1)) + self.margin
+        h = np.where(positions(h, 1) == inputs.y, 0.0, h)  # the sum skips i = y
+        return self.Parts(inputs.y, inputs.w_y, h, np.maximum(h, 0))
 
     def _losses(self, parts):
         """l_n = sum_{i != y} w_y (h_i+)^p / C"""

@@ -212,7 +212,7 @@ class CrossEntropyLoss(_ClassLoss):
         w_y: np.ndarray | None  # the target class's weight (0 where ignored)
         t: np.ndarray | None  # probability targets, z's shape (None for indices)
         w: np.ndarray | None  # the class weight, (C,), or None
-        denominator: float | None  # the mean's D: sum_n w_{y_n}; None: N (probabilities)
+        denominator: float | None  # the mean's D: sum_n w_{y_n} over samples not ignored; None: N
         unbatched: bool  # the input was one (C,) sample
 
     class Parts(NamedTuple):
@@ -252,23 +252,23 @@ class CrossEntropyLoss(_ClassLoss):
         y, kept, w_y, denominator = index_targets(target, z, w, self.ignore_index)
         return self.Inputs(z, y, kept, w_y, None, w, denominator, was_unbatched)
 
-    def _parts(self, x):
-        z, alpha, C = x.z, self.label_smoothing, x.z.shape[1]
+    def _parts(self, inputs):
+        z, alpha, C = inputs.z, self.label_smoothing, inputs.z.shape[1]
         check_finite("input", z)  # (the fast kernel reads this from its row sums instead)
         m, leader, exps, rest = softmax_parts(z, axis=1)
         warn_if_softmax_applied("input", z, m)  # softmax applied before CE?
         log_norm = np.log1p(rest)
         surprise = log_norm - (z - m)
         p = exps / (1 + rest)
-        if x.t is None:  # an index y: t is its one-hot, and 0 on ignored samples
-            t = (positions(z, 1) == x.y) * x.kept  # t_c = [c = y]
+        if inputs.t is None:  # an index y: t is its one-hot, and 0 on ignored samples
+            t = (positions(z, 1) == inputs.y) * inputs.kept  # t_c = [c = y]
         else:
-            sums = x.t.sum(axis=1)  # each row of a distribution sums to 1
+            sums = inputs.t.sum(axis=1)  # each row of a distribution sums to 1
             fix = ", or pass class indices"
             warn_if_not_distributions("target", sums, C, "CrossEntropyLoss", fix)
-            t = x.t
-        w = 1.0 if x.w is None else along_classes(x.w, z.ndim)
-        counts = 1.0 if x.kept is None else x.kept  # an ignored sample has B = 0
+            t = inputs.t
+        w = 1.0 if inputs.w is None else along_classes(inputs.w, z.ndim)
+        counts = 1.0 if inputs.kept is None else inputs.kept  # an ignored sample has B = 0
         B = ((1 - alpha) * t + alpha / C) * w * counts
         a = B.sum(axis=1, keepdims=True)
         return self.Parts(z, m, leader, exps, rest, log_norm, surprise, p, t, B, a)
@@ -359,9 +359,9 @@ class NLLLoss(_ClassLoss):
         y, _, w_y, denominator = index_targets(target, log_p, w, self.ignore_index)
         return self.Inputs(log_p, y, w_y, denominator, was_unbatched)
 
-    def _parts(self, x):
-        log_p_y = np.take_along_axis(x.log_p, x.y, axis=1)
-        return self.Parts(x.log_p, x.y, x.w_y, log_p_y)
+    def _parts(self, inputs):
+        log_p_y = np.take_along_axis(inputs.log_p, inputs.y, axis=1)
+        return self.Parts(inputs.log_p, inputs.y, inputs.w_y, log_p_y)
 
     def _losses(self, parts):
         """l_n = -w_y log p_y (0 where ignored)"""

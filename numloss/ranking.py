@@ -74,9 +74,9 @@ class MarginRankingLoss(Loss):
         check_sign_labels("target", y)
         return self.Inputs(x1, x2, y)
 
-    def _parts(self, x):
-        gap = self.margin - x.y * (x.x1 - x.x2)
-        return self.Parts(x.y, gap, gap > 0)
+    def _parts(self, inputs):
+        gap = self.margin - inputs.y * (inputs.x1 - inputs.x2)
+        return self.Parts(inputs.y, gap, gap > 0)
 
     def _losses(self, parts):
         """l = max(0, margin - y (x1 - x2))"""
@@ -113,9 +113,14 @@ def p_norm_gradient(v: np.ndarray, d: np.ndarray, p: float) -> np.ndarray:
     d = d[..., None]
     if p == 1:
         return np.sign(v)
-    with np.errstate(divide="ignore", invalid="ignore"):  # d = 0 or v_k = 0: 0 below
-        ratio = v / d if p == 2 else np.sign(v) * (np.abs(v) / d) ** (p - 1)
-    return np.where((d > 0) & (v != 0), ratio, 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 below where d or v_k is
+        if p == 2:
+            slope = v / d
+        elif p > 1:
+            slope = np.sign(v) * (np.abs(v) / d) ** (p - 1)  # |v_k| / d <= 1: no overflow
+        else:  # (|v_k| / d)^(p - 1) >= 1, in logs: a tiny |v_k| / d must not underflow to 0
+            slope = np.sign(v) * np.exp((p - 1) * (np.log(np.abs(v)) - np.log(d)))
+    return np.where((d > 0) & (v != 0), slope, 0)
 
 
 class TripletMarginLoss(Loss):
@@ -212,13 +217,13 @@ class TripletMarginLoss(Loss):
             return self.Inputs(a[None], pos[None], neg[None], True)
         return self.Inputs(a, pos, neg, False)
 
-    def _parts(self, x):
-        v_ap, v_an = x.a - x.pos + self.eps, x.a - x.neg + self.eps
+    def _parts(self, inputs):
+        v_ap, v_an = inputs.a - inputs.pos + self.eps, inputs.a - inputs.neg + self.eps
         d_ap, d_an = p_norm(v_ap, self.p), p_norm(v_an, self.p)
         v_pn = d_pn = None
         swapped, d_neg = np.zeros(d_an.shape, dtype=bool), d_an
-        if self.swap:  # the harder negative: p is closer to n than a is
-            v_pn = x.pos - x.neg + self.eps
+        if self.swap:  # the harder negative: pos is closer to neg than a is
+            v_pn = inputs.pos - inputs.neg + self.eps
             d_pn = p_norm(v_pn, self.p)
             swapped = d_pn < d_an
             d_neg = np.where(swapped, d_pn, d_an)
@@ -226,23 +231,24 @@ class TripletMarginLoss(Loss):
         return self.Parts(v_ap, d_ap, v_an, d_an, v_pn, d_pn, swapped, d_neg, gap, gap > 0)
 
     def _losses(self, parts):
-        """l = max(0, margin + d(a, p) - d_neg)"""
+        """l = max(0, margin + d(a, pos) - d_neg)"""
         return np.maximum(parts.gap, 0)
 
     def _gradient(self, parts, dl):
         """dl/da = A (g(v_ap) - g(v_an)), dl/dpos = -A g(v_ap), dl/dneg = A g(v_an)
         (on rows the swap took: A g(v_ap), -A (g(v_ap) + g(v_pn)), A g(v_pn))"""
-        r = parts
-        g_ap = p_norm_gradient(r.v_ap, r.d_ap, self.p)  # d||v_ap|| / dv_ap
-        g_an = p_norm_gradient(r.v_an, r.d_an, self.p)  # d||v_an|| / dv_an
-        g_an = np.where(r.swapped[:, None], 0, g_an)  # (not in the loss on swapped rows)
-        d_a = g_ap - g_an  # d/da [d(a, pos) - d(a, neg)]
-        d_pos = -g_ap  # d/dpos d(a, pos): a minus sign, from v_ap = a - pos
-        d_neg = g_an  # d/dneg [-d(a, neg)]
+        swapped = parts.swapped[:, None]
+        g_ap = p_norm_gradient(parts.v_ap, parts.d_ap, self.p)  # d||v_ap|| / dv_ap
+        g_an = p_norm_gradient(parts.v_an, parts.d_an, self.p)  # d||v_an|| / dv_an
+        g_an = np.where(swapped, 0, g_an)  # (not in the loss on swapped rows)
+        grad_a = g_ap - g_an  # d/da [d(a, pos) - d(a, neg)]
+        grad_pos = -g_ap  # d/dpos d(a, pos): a minus sign, from v_ap = a - pos
+        grad_neg = g_an  # d/dneg [-d(a, neg)]
         if self.swap:  # rows that took -d(pos, neg) instead of -d(a, neg)
-            g_pn = p_norm_gradient(r.v_pn, r.d_pn, self.p)
-            g_pn = np.where(r.swapped[:, None], g_pn, 0)
-            d_pos -= g_pn
-            d_neg += g_pn
-        scale = (r.active * dl)[:, None]  # chain rule: times A dL/dl, one per row
-        return d_a * scale, d_pos * scale, d_neg * scale
+            g_pn = np.where(swapped, p_norm_gradient(parts.v_pn, parts.d_pn, self.p), 0)
+            grad_pos -= g_pn
+            grad_neg += g_pn
+        # chain rule: times A dL/dl, one per row; 0 on rows where the hinge is flat (A = 0),
+        # whatever a norm's slope is there (p < 1 makes it as large as the float allows)
+        active, dl = parts.active[:, None], np.reshape(dl, (-1, 1))
+        return tuple(np.where(active, g * dl, 0.0) for g in (grad_a, grad_pos, grad_neg))

@@ -28,8 +28,8 @@ class Halves(Loss):
     def _inputs(self, input):
         return self.Inputs(np.asarray(input, dtype=np.float64), self.chosen)
 
-    def _parts(self, x):
-        return self.Parts(x.x)
+    def _parts(self, inputs):
+        return self.Parts(inputs.x)
 
     def _losses(self, parts):
         return parts.x**2 / 2
@@ -175,3 +175,13 @@ def test_a_nan_in_the_gradient_after_an_overflow_is_an_error():
     assert np.isinf(loss(a, -a, a))  # d(a, pos) = inf, d(a, neg) = eps: the loss is inf
     with pytest.raises(nl.BadInputError, match=r"the gradient is NaN"):
         loss.backward()
+
+
+def test_a_nan_made_in_backward_by_a_huge_grad_output_is_an_error():
+    """A finite loss whose backward overflows only because of grad_output (w dL/dl = inf,
+    then 0 inf): found, since the gradient is looked at whenever grad_output is given."""
+    loss = nl.BCELoss(weight=[1e300, 1e300], reduction="sum")
+    assert np.isfinite(loss([1e-10, 0.5], [0.0, 1.0]))
+    with pytest.raises(nl.BadInputError, match=r"the gradient is NaN"):
+        loss.backward(1e300)
+    assert np.all(np.isfinite(loss.backward(1.0)))

@@ -363,3 +363,16 @@ def test_the_modules_are_the_modules_and_still_callable():
     assert explain_module.RECIPES is nl.explain.RECIPES
     assert nl.explain(nl.MSELoss(), [1.0], [0.0]).value == 1.0
     assert nl.gradcheck(nl.MSELoss(), [1.0, 2.0], [0.0, 0.0])
+
+
+def test_the_mean_step_says_what_its_denominator_is():
+    """D is named for what it is: the number of elements, the batch size of batchmean, or
+    the weight sum of the kept targets (from the field comment of the loss's Inputs)."""
+    kl = explain(
+        nl.KLDivLoss(reduction="batchmean"), np.log([[0.7, 0.2, 0.1]] * 2), [[1, 0, 0]] * 2
+    )
+    assert kl.step("L = sum_n l_n / D, D = 2: the batch size N")
+    ce = explain(nl.CrossEntropyLoss(weight=[1.0, 2.0, 0.5]), [[2.0, 1.0, 0.1]], [1])
+    assert ce.step("L = sum_n l_n / D, D = 2: sum_n w_{y_n} over samples not ignored")
+    mse = explain(nl.MSELoss(), [1.0, 2.0], [0.0, 0.0])
+    assert mse.step("L = sum_n l_n / D, D = 2: the number of elements")

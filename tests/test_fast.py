@@ -13,6 +13,7 @@ so its check is `CE_ULPS` units of the dtype's epsilon, relative to that term.
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -142,3 +143,30 @@ def test_the_fast_path_on_many_blocks_is_the_reading_path(cls, monkeypatch):
                     _close(q, r, r.dtype, where)
                 else:
                     np.testing.assert_array_equal(q, r, err_msg=where)
+
+
+def test_the_executor_refuses_inputs_that_are_not_per_row():
+    """A loss run by the executor whose Inputs hold a class weight (C,) where C = N would
+    have it cut into rows and give a wrong answer quietly: it is an error instead."""
+
+    class PerClass(nl.MSELoss):
+        class Inputs(NamedTuple):
+            x: np.ndarray  # the input
+            y: np.ndarray  # the target
+            w: np.ndarray  # a weight per column: (C,), not per row
+
+        class Parts(NamedTuple):
+            diff: np.ndarray  # w (x - y)
+
+        def _inputs(self, input, target):
+            x, y = np.asarray(input, float), np.asarray(target, float)
+            return self.Inputs(x, y, np.ones(x.shape[1]))
+
+        def _parts(self, inputs):
+            return self.Parts(inputs.w * (inputs.x - inputs.y))
+
+    z = np.zeros((4, 4))
+    with fast.path("reading"):
+        assert PerClass()(z, z) == 0
+    with fast.path("fast"), pytest.raises(TypeError, match=r"Inputs\.w: the fast path cuts"):
+        PerClass()(z, z)

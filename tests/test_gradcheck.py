@@ -22,8 +22,8 @@ class Hinge1(Loss):
     class Parts(NamedTuple):
         x: np.ndarray  # the input
 
-    def _parts(self, x):
-        return self.Parts(x.input)
+    def _parts(self, inputs):
+        return self.Parts(inputs.input)
 
     def _losses(self, parts):
         return np.maximum(0, 1 - parts.x)
@@ -47,8 +47,8 @@ class Product(Loss):
         a: np.ndarray  # the first input
         b: np.ndarray  # the second
 
-    def _parts(self, x):
-        return self.Parts(x.a, x.b)
+    def _parts(self, inputs):
+        return self.Parts(inputs.a, inputs.b)
 
     def _losses(self, parts):
         return parts.a * parts.b**2
@@ -391,8 +391,8 @@ class _Wrong(nl.Loss):
         x: np.ndarray  # the input
         y: np.ndarray  # the target
 
-    def _parts(self, x):
-        return self.Parts(x.input, x.target)
+    def _parts(self, inputs):
+        return self.Parts(inputs.input, inputs.target)
 
     def _losses(self, parts):
         """l = softplus(x) - y x (BCE on logits)"""

@@ -168,3 +168,19 @@ def test_a_fractional_norm_has_a_finite_subgradient_at_a_zero_coordinate(p, zero
     d_a, d_pos, _ = loss.backward()
     assert np.all(d_pos[:, np.array(zeros)] == 0)
     assert np.all(d_a[0] == 0)  # the row with loss 0
+
+
+@pytest.mark.parametrize("path", ["reading", "fast"])
+def test_a_fractional_norm_slope_beyond_underflow_stays_finite_and_inactive_rows_zero(path):
+    """p = 0.5: at v = (1e30, 1e-300) the slope (|v_k| / d)^(p - 1) is 1e165 although |v_k| / d
+    underflows to 0 (computed in logs); a row whose loss is 0 gets 0, not 0 inf = NaN."""
+    a = np.array([[1e30, 1e-300], [1e30, 1e-300]])
+    pos, neg = np.zeros((2, 2)), np.array([[1.0, 1.0], [-1e31, 0.0]])  # row 2: loss 0
+    with nl.fast.path(path):
+        loss = nl.TripletMarginLoss(p=0.5, eps=0.0, margin=1e31, reduction="none")
+        values = loss(a, pos, neg)
+        grads = loss.backward(np.ones(2))
+    assert values[0] > 0 and values[1] == 0
+    for g in grads:
+        assert np.all(np.isfinite(g)) and np.all(g[1] == 0)
+    np.testing.assert_allclose(grads[1][0], [-1.0, -1e165], rtol=1e-10)

@@ -132,9 +132,9 @@ class StudentHinge(nl.Loss):
         super().__init__(reduction)
         self.margin = margin
 
-    def _parts(self, x):
-        u = x.target * x.input
-        return self.Parts(x.target, u, u < self.margin)
+    def _parts(self, inputs):
+        u = inputs.target * inputs.input
+        return self.Parts(inputs.target, u, u < self.margin)
 
     def _losses(self, r):
         return np.maximum(self.margin - r.u, 0)
@@ -149,8 +149,8 @@ class MSELoss(nl.Loss):
     class Parts(NamedTuple):
         diff: np.ndarray  # x - y
 
-    def _parts(self, x):
-        return self.Parts(x.input - x.target)
+    def _parts(self, inputs):
+        return self.Parts(inputs.input - inputs.target)
 
     def _losses(self, r):
         return r.diff * r.diff

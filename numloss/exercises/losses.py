@@ -55,9 +55,9 @@ class SigmoidMSELoss(Loss):
         check_soft_labels("target", y)
         return self.Inputs(z, y)
 
-    def _parts(self, x):
-        s, one_minus_s = sigmoid_pair(x.z)
-        return self.Parts(s, one_minus_s, s - x.y)
+    def _parts(self, inputs):
+        s, one_minus_s = sigmoid_pair(inputs.z)
+        return self.Parts(s, one_minus_s, s - inputs.y)
 
     def _losses(self, parts):
         """l = (s - y)^2"""

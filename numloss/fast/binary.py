@@ -26,10 +26,10 @@ class _ForLosses:
     def __init__(self, loss):
         self.loss = loss
 
-    def _parts(self, x):
-        a, b, w = self.loss._coefficients(x)
-        softplus_x, softplus_neg_x = softplus_pair(x.x)
-        return self.loss.Parts(x.x, a, b, w, softplus_neg_x, softplus_x, None, None)
+    def _parts(self, inputs):
+        a, b, w = self.loss._coefficients(inputs)
+        softplus_x, softplus_neg_x = softplus_pair(inputs.x)
+        return self.loss.Parts(inputs.x, a, b, w, softplus_neg_x, softplus_x, None, None)
 
     def _losses(self, parts):
         return self.loss._losses(parts)
@@ -38,10 +38,10 @@ class _ForLosses:
 class _ForGradient(_ForLosses):
     """The loss's parts as ``_gradient`` reads them: the coefficients and the sigmoids."""
 
-    def _parts(self, x):
-        a, b, w = self.loss._coefficients(x)
-        sigmoid_x, sigmoid_neg_x = sigmoid_pair(x.x)
-        return self.loss.Parts(x.x, a, b, w, None, None, sigmoid_x, sigmoid_neg_x)
+    def _parts(self, inputs):
+        a, b, w = self.loss._coefficients(inputs)
+        sigmoid_x, sigmoid_neg_x = sigmoid_pair(inputs.x)
+        return self.loss.Parts(inputs.x, a, b, w, None, None, sigmoid_x, sigmoid_neg_x)
 
     def _gradient(self, parts, dl):
         return self.loss._gradient(parts, dl)

@@ -33,6 +33,7 @@ __all__ = ["backward", "forward"]
 def forward(loss, inputs):
     """(losses, record): the loss's ``_losses(_parts(...))`` a block of rows at a time."""
     n = _rows(inputs)
+    _check_per_row(inputs, n)
 
     def losses_of(rows):
         return loss._losses(loss._parts(_cut(inputs, rows, n)))
@@ -59,6 +60,21 @@ def _rows(inputs) -> int:
     """N, the number of rows: the first input's first dimension (1 for a scalar)."""
     first = inputs[0]
     return first.shape[0] if first.ndim else 1
+
+
+def _check_per_row(inputs, n: int) -> None:
+    """Every array of the inputs must have the first input's dimensions and its n rows:
+    the executor cuts each into blocks of rows (a class weight of shape (C,) is not per
+    row: give the weight of each sample's class, or a broadcast view of the input's shape)."""
+    first = inputs[0]
+    for name, value in zip(inputs._fields, inputs, strict=True):
+        if isinstance(value, np.ndarray) and value.ndim and value is not first:
+            if value.ndim != first.ndim or value.shape[0] != n:
+                raise TypeError(
+                    f"{type(inputs).__qualname__}.{name}: the fast path cuts every array of "
+                    f"the inputs into rows; this one has shape {value.shape} where the first "
+                    f"input has {first.shape} (make it per row, or give the loss a kernel)"
+                )
 
 
 def _row_bytes(loss, inputs) -> int:

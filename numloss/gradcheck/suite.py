@@ -19,7 +19,7 @@ format of `numloss.gradcheck.cases`::
     from numloss.gradcheck.cases import Cases
 
     class MyHinge(nl.Loss):
-        ...  # _forward and _backward, as CONTRIBUTING.md shows
+        ...  # Parts, _parts, _losses and _gradient, as CONTRIBUTING.md shows
 
     def hinge_inputs(rng, options):  # yields (label, inputs)
         yield "random", (rng.normal(0, 2, (4, 3)), rng.choice([-1.0, 1.0], (4, 3)))
