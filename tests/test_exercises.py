@@ -522,3 +522,29 @@ def test_a_gradient_no_mistake_fits_is_shown_entry_by_entry():
         and "dl/dz[0, 1]: yours" in result.diagnosis.detail
     )
     assert "(off by 0.125)" in result.diagnosis.detail
+
+
+@pytest.mark.parametrize("name", [ex.name for ex in E.EXERCISES])
+def test_every_exercise_starts_and_its_file_is_not_started_yet(name, tmp_path, capsys):
+    """`exercise start` writes every exercise's file (triplet's once crashed on its text)."""
+    assert cli.main(["exercise", "start", name, str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert cli.main(["exercise", "check", str(tmp_path / f"{name}.py")]) == 1
+    assert "not started" in capsys.readouterr().out
+
+
+def test_one_huge_entry_does_not_hide_a_wrong_small_one(tmp_path, capsys):
+    """BCE at p = 1e-30 has a gradient entry of 1.7e29: an answer that zeroes the whole
+    entry wherever either log is clamped (wrong at p = 0, y = 0 and p = 1, y = 1, where the
+    other term is not clamped) must not pass because its error is small beside 1.7e29."""
+    cli.main(["exercise", "start", "bce", str(tmp_path)])
+    path = tmp_path / "bce.py"
+    _solve(
+        path,
+        "        w = 1 if parts.w is None else parts.w\n"
+        "        g = w * (-parts.y / parts.p + (1 - parts.y) / (1 - parts.p))\n"
+        "        g = np.where((parts.log_p <= -100) | (parts.log_q <= -100), 0, g)\n"
+        "        return g * dl\n",
+    )
+    assert cli.main(["exercise", "check", str(path)]) == 1
+    assert "WRONG" in capsys.readouterr().out

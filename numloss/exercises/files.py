@@ -78,7 +78,8 @@ def student_file(name: str) -> str:
     parts = "\n".join(f"    #     {line}" for line in _parts_lines(ex))
     what = "r" if ex.is_layer else "parts"
     formula = textwrap.indent(ex.formula, "#     ")
-    derive, returns = (part.strip() for part in ex.derive.split(";", 1))
+    derive, _, returns = (part.strip() for part in ex.derive.partition(";"))
+    returns = returns or "an array of the input's shape"
     returns = returns.removeprefix("return ")
     forward = "`_forward`" if ex.is_layer else "`_parts` and `_losses`"
     method = sig.split("(")[0]

@@ -988,8 +988,8 @@ EXERCISES = (
         section_title="ranking: closer to this than to that",
         reference=TripletMarginLoss,
         formula="l = max(0, margin + d(a, pos) - d(a, neg)),  d(u, v) = ||u - v + eps||_p",
-        derive="a tuple (dl/da, dl/dpos, dl/dneg), each times dl, each of the anchors' shape "
-        "(N, D) (parts.v_ap.shape)",
+        derive="dl/da, dl/dpos and dl/dneg, each times dl; a tuple of three arrays, each of "
+        "the anchors' shape (N, D) (parts.v_ap.shape)",
         answer="dl/da = A (g(v_ap) - g(v_an)), dl/dpos = -A g(v_ap), dl/dneg = A g(v_an), "
         "g(v) = d||v||_p/dv, A = [l > 0]",
         hints=(
