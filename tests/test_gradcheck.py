@@ -406,11 +406,23 @@ class _Wrong(nl.Loss):
             "1/N twice": (p - parts.y) / parts.x.size,
             "factor 2": 2 * (p - parts.y),
             "chain p(1-p)": (p - parts.y) / (p * (1 - p)),
-            "one-hot missing": p,
-            "one-hot at the wrong class": p - np.roll(parts.y, 1, axis=1),
             "two entries": (p - parts.y) + (np.arange(parts.x.size).reshape(parts.x.shape) < 2),
         }[self.how]
         return grad * dl
+
+
+class _WrongSoftmax(_Wrong):
+    """A user's softmax cross-entropy on one-hot targets, its backward wrong as `how` says
+    (the one-hot diagnoses are for a softmax: its gradient's rows sum to 0)."""
+
+    def _losses(self, parts):
+        """l = logsumexp(x) - sum_c y_c x_c"""
+        return nl.logsumexp(parts.x, axis=1) - (parts.y * parts.x).sum(axis=1)
+
+    def _gradient(self, parts, dl):
+        p = nl.softmax(parts.x, axis=1)
+        grad = {"one-hot missing": p, "one-hot at the wrong class": p - np.roll(parts.y, 1, axis=1)}
+        return grad[self.how] * np.reshape(dl, (-1, 1))
 
 
 @pytest.mark.parametrize(
@@ -433,6 +445,33 @@ def test_gradcheck_names_the_mistake_of_a_users_own_loss(rng, how, said):
     x = rng.normal(0, 1.5, (3, 4))
     y = np.zeros((3, 4))
     y[np.arange(3), rng.integers(0, 4, 3)] = 1.0  # one-hot rows
-    result = nl.gradcheck(_Wrong(how), x, y)  # the mean over 3 x 4 = 12 elements
+    wrong = _WrongSoftmax(how) if how.startswith("one-hot") else _Wrong(how)
+    result = nl.gradcheck(wrong, x, y)  # the mean over 3 x 4 = 12 elements (3 for softmax)
     assert not result
     assert said in str(result), str(result)
+
+
+def test_a_hinge_without_its_label_is_not_called_a_missing_one_hot(rng):
+    """A newcomer's MyHinge (the README's) with y forgotten: not a softmax, so no one-hot
+    diagnosis; and an entry off by 1e-6 is not "1 times the true one"."""
+
+    class Hinge(nl.Loss):
+        class Parts(NamedTuple):
+            y: np.ndarray  # the labels
+            u: np.ndarray  # y f, the margin
+            inside: np.ndarray  # [u < 1]
+
+        def _parts(self, inputs):
+            u = inputs.target * inputs.input
+            return self.Parts(inputs.target, u, u < 1)
+
+        def _losses(self, parts):
+            return np.maximum(1 - parts.u, 0)
+
+        def _gradient(self, parts, dl):
+            return np.where(parts.inside, -1.0, 0.0) * dl  # -y forgotten: -1
+
+    f = rng.normal(0, 0.3, (4, 3))
+    y = np.where(rng.uniform(size=(4, 3)) < 0.5, -1.0, 1.0)
+    text = str(nl.gradcheck(Hinge(), f, y))
+    assert "one-hot" not in text and " 1 times" not in text

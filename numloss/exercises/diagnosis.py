@@ -165,7 +165,7 @@ def explain_mismatch(analytic, numeric, name: str = "input", x=None) -> str:
     if close(a, -n, rtol):
         return f"{head} is minus the true one: a sign is flipped (revisit each term's sign)"
     c = constant_ratio(a, n, rtol)
-    if c is not None:
+    if c is not None and abs(c - 1) > 1e-3:  # a factor of 1.000001 is an entry off, not a factor
         label = name_factor(c, counts)
         why = (
             "the mean's 1/N is missing"
@@ -184,7 +184,10 @@ def explain_mismatch(analytic, numeric, name: str = "input", x=None) -> str:
                 f"{head} is the true one divided by sigmoid(x) (1 - sigmoid(x)): a chain-rule "
                 "factor, the sigmoid's slope p (1 - p), is missing"
             )
-    if a.ndim == 2:
+    scale = max(np.abs(n).max(initial=0.0), 1e-300)
+    # a softmax's gradient a p - B sums to 0 over each row (sum_k p_k = 1, sum_k B_k = a):
+    # only then can a one-hot term be what is missing or misplaced
+    if a.ndim == 2 and np.allclose(n.sum(axis=1), 0, rtol=0, atol=1e-6 * scale):
         moved = moved_one_hot(a, n)
         if moved:
             row, y, k = moved[0]
@@ -193,7 +196,6 @@ def explain_mismatch(analytic, numeric, name: str = "input", x=None) -> str:
                 f"the target's {y} wanted it)"
             )
         d = a - n
-        scale = max(np.abs(n).max(initial=0.0), 1e-300)
         per_row = (np.abs(d) > 1e-5 * scale).sum(axis=1)
         if per_row.max(initial=0) == 1 and (d[np.abs(d) > 1e-5 * scale] > 0).all():
             return (
