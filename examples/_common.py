@@ -30,17 +30,17 @@ def figures_folder() -> Path:
     return ROOT / "build" / ("figures-quick" if "--quick" in sys.argv[1:] else "figures")
 
 
-def save(fig, name: str) -> Path:
+def save(fig, name: str) -> None:
     """Save `fig` as name.png in `figures_folder()` and say where.
 
     The PNG's bytes are the same on every run: no date or version in its metadata.
+    Returns nothing, so that a notebook cell ending with it shows no stray output.
     """
     folder = figures_folder()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     print(f"figure: {path}")
-    return path
 
 
 def load_digits(path=None):

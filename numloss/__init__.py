@@ -13,7 +13,11 @@ module of the same name:
 ``python -m numloss.gradcheck`` does so for every loss below under every option.
 """
 
-from . import explain, gradcheck  # modules, and callable: nl.explain(...), nl.gradcheck(...)
+# the modules: nl.explain(...) and nl.gradcheck(...) are callable; nl.exercises.check_file(...)
+from . import exercises as exercises
+from . import explain as explain
+from . import gradcheck as gradcheck
+from . import textbook as textbook
 from . import train as train  # the trainer (numloss.train): layers, SGD, fit
 from ._validate import BadInputError, BadTypeError, NumlossWarning
 from ._version import __version__

@@ -548,3 +548,28 @@ def test_one_huge_entry_does_not_hide_a_wrong_small_one(tmp_path, capsys):
     )
     assert cli.main(["exercise", "check", str(path)]) == 1
     assert "WRONG" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", [ex.name for ex in E.EXERCISES])
+def test_the_printed_solution_pasted_into_the_started_file_is_right(name, tmp_path, capsys):
+    """A teacher's check of the round trip: `exercise solution NAME`'s body, pasted into the
+    file `exercise start NAME` wrote, runs there (its helpers are imported) and is RIGHT."""
+    assert cli.main(["exercise", "start", name, str(tmp_path)]) == 0
+    assert cli.main(["exercise", "solution", name]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(printed) if line.startswith("def "))
+    end = start + 1
+    while end < len(printed) and printed[end].startswith(("    ", "")) and printed[end] != "":
+        end += 1
+    body = [line for line in printed[start + 1 : end] if line.strip()]
+    if body[0].strip().startswith('"""'):  # its docstring, one line or several
+        closing = next(
+            i
+            for i, line in enumerate(body)
+            if line.rstrip().endswith('"""') and (i or line.count('"""') == 2)
+        )
+        body = body[closing + 1 :]
+    _solve(tmp_path / f"{name}.py", "".join(f"    {line}\n" for line in body))
+    assert cli.main(["exercise", "check", str(tmp_path / f"{name}.py")]) == 0, (
+        capsys.readouterr().out
+    )

@@ -45,6 +45,12 @@ def _parts_lines(ex: Exercise) -> list[str]:
 
 def _signature(ex: Exercise) -> tuple[str, str]:
     if ex.is_layer:
+        if "input_gradient" in inspect.signature(ex.reference._backward).parameters:
+            return "_backward(self, r, g, input_gradient=True)", (
+                "r: the parts forward kept (listed above); g = dL/dy; input_gradient: "
+                "whether dL/dx is wanted (fit passes False for the first layer: you may "
+                "return dL/dx anyway)"
+            )
         return "_backward(self, r, g)", "r: the parts forward kept (listed above); g = dL/dy"
     return "_gradient(self, parts, dl)", (
         "dl = dL/dl_n, the upstream gradient already through the reduction: a scalar for "
@@ -71,6 +77,21 @@ def _wrap(text: str, prefix: str, width: int = 88) -> str:
     )
 
 
+HELPERS = {  # the numloss helpers a reference solution may call, and where they live
+    "positions": "from numloss.primitives import positions  # k along the classes: [k = y]",
+    "leader_gradient": "from numloss.multiclass import leader_gradient  # the leader's exact entry",
+    "p_norm_gradient": "from numloss.ranking import p_norm_gradient  # d||v||_p / dv",
+}
+
+
+def _helper_imports(ex: Exercise) -> str:
+    """Imports of the helpers the reference solution calls, so that `exercise solution`
+    pasted into the student's file runs as it is."""
+    method = getattr(ex.reference, "_backward" if ex.is_layer else "_gradient")
+    source = inspect.getsource(method)
+    return "".join(f"{line}\n" for name, line in HELPERS.items() if f"{name}(" in source)
+
+
 def student_file(name: str) -> str:
     """The text of exercise `name`'s student file."""
     ex = find(name)
@@ -93,6 +114,7 @@ def student_file(name: str) -> str:
         if np_classes(ex)
         else ""
     )
+    dl_import += _helper_imports(ex)
     source = (
         f"From the lesson *Loss Functions for Classification*, {ex.where()}. Level {ex.level} of 5."
     )
