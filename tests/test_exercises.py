@@ -573,3 +573,25 @@ def test_the_printed_solution_pasted_into_the_started_file_is_right(name, tmp_pa
     assert cli.main(["exercise", "check", str(tmp_path / f"{name}.py")]) == 0, (
         capsys.readouterr().out
     )
+
+
+def test_a_broadcast_error_with_dl_says_to_line_it_up_with_the_classes(tmp_path, capsys):
+    """`* dl` on a gradient over the classes with reduction "none" raises NumPy's broadcast
+    error in the student's line: the diagnosis says what dl is and how to line it up."""
+    cli.main(["exercise", "start", "ce-index", str(tmp_path)])
+    _solve(tmp_path / "ce-index.py", "        return (parts.a * parts.p - parts.B) * dl\n")
+    assert cli.main(["exercise", "check", str(tmp_path / "ce-index.py")]) == 1
+    out = capsys.readouterr().out
+    assert "could not be broadcast" in out and "over_classes(dl)" in out
+
+
+def test_a_listing_cut_short_by_its_reader_ends_quietly():
+    """`numloss exercise list | head -1`: no error, exit 0 (as `numloss gradcheck | head`)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        f'"{sys.executable}" -m numloss exercise list | head -1',
+        shell=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout.startswith("name") and "Broken pipe" not in done.stderr

@@ -181,7 +181,13 @@ def _their_error(err: BaseException, path: str | None, doing: str) -> str:
         outside = [f for f in frames if f"{os.sep}numloss{os.sep}" not in f.filename]
         f = (outside or frames or [None])[-1]
         where = "" if f is None else f"{f.filename}, line {f.lineno}, in {f.name}\n    {f.line}"
-    return f"{type(err).__name__}: {err}\n  while {doing}, at {where}"
+    hint = ""
+    if isinstance(err, ValueError) and "could not be broadcast" in str(err):
+        hint = (
+            "\n  (dl holds one value per sample: to multiply it into a gradient over the "
+            "classes, line it up with them first: over_classes(dl), dl[:, None])"
+        )
+    return f"{type(err).__name__}: {err}\n  while {doing}, at {where}{hint}"
 
 
 # -- running one case ----------------------------------------------------------------------

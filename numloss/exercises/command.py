@@ -21,7 +21,9 @@ USAGE = """\
 numloss exercise list                     the exercises, easy to hard
 numloss exercise start NAME [FOLDER]      write NAME.py to derive its backward (--force)
 numloss exercise hint NAME [N]            hint N (1, 2, 3: one at a time)
-numloss exercise check FILE [--json]      right, or which step of the derivation is wrong
+numloss exercise check FILE [--json] [--draw N]
+                                          right, or which step of the derivation is wrong
+                                          (--draw N: another draw of the random inputs)
 numloss exercise solution NAME            the reference solution (for teachers)
 """
 
@@ -91,6 +93,8 @@ def main(argv: list[str]) -> int:
     except KeyError as err:  # an unknown exercise
         print(f"numloss exercise: error: {err.args[0]}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`numloss exercise list | head`)
+        raise  # numloss's main ends quietly, as for gradcheck
     except (FileExistsError, ValueError, OSError) as err:
         print(f"numloss exercise: error: {err}", file=sys.stderr)
         return 2
