@@ -72,6 +72,7 @@ from ._validate import (
     as_float_array,
     check_choice,
     check_finite,
+    position,
     same_shape_floats,
 )
 from .fast import executor, takes_fast_path
@@ -328,7 +329,7 @@ def _never_nan(name: str, what: str, value) -> bool:
     value = np.asarray(value)
     nan = np.isnan(value)
     if nan.any():
-        where = np.unravel_index(int(np.flatnonzero(nan)[0]), value.shape) if value.ndim else ()
+        where = position(np.flatnonzero(nan)[0], value.shape)  # () for a scalar
         biggest = np.finfo(value.dtype).max
         raise BadInputError(
             f"{name}: {what} is NaN at {where}: an intermediate quantity overflowed the range "

@@ -35,7 +35,7 @@ from ._validate import (
     same_shape_floats,
 )
 from .base import Loss
-from .primitives import positions, sigmoid, softplus
+from .primitives import positions, sigmoid, softplus, weighted
 
 __all__ = ["HingeLoss", "MultiMarginLoss", "SoftMarginLoss", "SquaredHingeLoss"]
 
@@ -275,7 +275,7 @@ class MultiMarginLoss(Loss):
         powered = parts.h_plus if self.p == 1 else parts.h_plus * parts.h_plus
         sums = powered.sum(axis=1, keepdims=True) / C
         # w_y times that, and 0 where w_y = 0 even if an h_i overflowed (0 inf is NaN)
-        return np.multiply(parts.w_y, sums, out=np.zeros_like(sums), where=parts.w_y > 0)[:, 0]
+        return weighted(parts.w_y, sums)[:, 0]
 
     def _gradient(self, parts, dl):
         """dl_n/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C for i != y; dl_n/dx_y = -(their sum)"""
@@ -286,7 +286,7 @@ class MultiMarginLoss(Loss):
             grad = 2 * parts.h_plus  # d max(0, h)^2/dh = 2 h+
         # times w_y / C: dl/dx_i for i != y (0 at i = y, where h+ = 0), and 0 where w_y = 0
         # even if an h_i overflowed (0 inf is NaN)
-        grad = np.multiply(grad, parts.w_y / C, out=np.zeros_like(grad), where=parts.w_y > 0)
+        grad = weighted(parts.w_y / C, grad)
         at_y = -grad.sum(axis=1, keepdims=True)  # x_y is in every h_i, with a minus
         grad = np.where(positions(grad, 1) == parts.y, at_y, grad)  # at i = y
         return grad * over_classes(dl)  # chain rule

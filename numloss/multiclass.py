@@ -51,7 +51,7 @@ from ._validate import (
 )
 from .base import Loss
 from .fast import cross_entropy as fast_cross_entropy
-from .primitives import positions, softmax_parts
+from .primitives import positions, softmax_parts, weighted
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "one_hot", "smooth_labels"]
 
@@ -276,8 +276,8 @@ class CrossEntropyLoss(_ClassLoss):
     def _losses(self, parts):
         """l_n = sum_c B_c (-log p_c)"""
         # B_c (-log p_c), and 0 where B_c = 0 (an ignored sample, a class of weight 0), even
-        # if that class's surprise overflowed to inf (0 inf would be NaN)
-        terms = np.where(parts.B > 0, parts.B * parts.surprise, 0.0)
+        # if that class's surprise overflowed to inf
+        terms = weighted(parts.B, parts.surprise)
         return terms.sum(axis=1)
 
     def _gradient(self, parts, dl):

@@ -32,6 +32,8 @@ __all__ = [
     "softmax_parts",
     "softplus",
     "softplus_pair",
+    "positions",
+    "weighted",
 ]
 
 
@@ -167,6 +169,21 @@ def softmax_parts(z, axis: int = -1) -> SoftmaxParts:
     exps = np.where(is_leader, 1.0, np.exp(z - m))  # e^0, exactly (z - m is NaN if m = inf)
     rest = np.where(is_leader, 0.0, exps).sum(axis=axis, keepdims=True)  # the leader's 1 left out
     return SoftmaxParts(m, leader, exps, rest)
+
+
+def weighted(w, v) -> np.ndarray:
+    """w v, and 0 where w = 0, whatever v is.
+
+    A term weighted 0 (an ignored sample, a class of weight 0) contributes nothing, even
+    when its v overflowed to inf, where 0 inf would be NaN: the convention 0 log 0 = 0
+    of information theory, for a surprise that overflowed.
+
+    >>> weighted(np.array([0.0, 2.0]), np.array([np.inf, 3.0]))
+    array([0., 6.])
+    """
+    shape = np.broadcast_shapes(np.shape(w), np.shape(v))
+    out = np.zeros(shape, dtype=np.result_type(w, v))
+    return np.multiply(w, v, out=out, where=np.asarray(w) > 0)
 
 
 def positions(z: np.ndarray, axis: int) -> np.ndarray:

@@ -81,6 +81,7 @@ HELPERS = {  # the numloss helpers a reference solution may call, and where they
     "positions": "from numloss.primitives import positions  # k along the classes: [k = y]",
     "leader_gradient": "from numloss.multiclass import leader_gradient  # the leader's exact entry",
     "p_norm_gradient": "from numloss.ranking import p_norm_gradient  # d||v||_p / dv",
+    "weighted": "from numloss.primitives import weighted  # w v, and 0 where w = 0",
 }
 
 

@@ -25,6 +25,7 @@ class _ForLosses:
 
     def __init__(self, loss):
         self.loss = loss
+        self.differentiable = loss.differentiable  # what the executor sizes blocks by
 
     def _parts(self, inputs):
         a, b, w = self.loss._coefficients(inputs)
@@ -49,13 +50,9 @@ class _ForGradient(_ForLosses):
 
 def forward(loss, inputs):
     """(losses, record): the loss's ``_losses`` on the parts it reads, a block at a time."""
-    helper = _ForLosses(loss)
-    helper.differentiable = loss.differentiable
-    return executor.forward(helper, inputs)
+    return executor.forward(_ForLosses(loss), inputs)
 
 
 def backward(loss, inputs, dl):
     """The loss's ``_gradient`` on the parts it reads, a block at a time."""
-    helper = _ForGradient(loss)
-    helper.differentiable = loss.differentiable
-    return executor.backward(helper, inputs, dl)
+    return executor.backward(_ForGradient(loss), inputs, dl)

@@ -37,6 +37,7 @@ import numpy as np
 from .. import multiclass  # leader_gradient (imported while multiclass imports this)
 from .._classes import along_classes, over_classes
 from .._validate import check_finite_by, warn_if_not_distributions, warn_if_softmax_applied
+from ..primitives import weighted
 from .blocks import (
     LARGE_BLOCK_BYTES,
     class_gather,
@@ -174,10 +175,10 @@ def _index_forward(alpha: float, x):
     losses = np.log1p(softmax.rest)
     losses *= a
     # 0 where B_y = 0 (an ignored sample, a class of weight 0), whatever m - z_y is
-    losses += np.multiply(B_y, gap_y, out=np.zeros_like(gap_y), where=B_y > 0)
+    losses += weighted(B_y, gap_y)
     if alpha:
         smooth = (alpha / C) * x.kept
-        losses += np.multiply(smooth, gaps, out=np.zeros_like(gaps), where=smooth > 0)
+        losses += weighted(smooth, gaps)
     smooth_w = (alpha / C) * (1.0 if w_c is None else w_c) if alpha else 0.0
     B = IndexB(x.y, B_y, smooth_w, counts=x.kept > 0)
     return losses, Record(z, softmax, Buffer(exps), a, B)
