@@ -97,8 +97,10 @@ def index_targets(target, z: np.ndarray, w, ignore_index: int | None) -> IndexTa
             f"without its class dimension {C}); got {y.shape}"
         )
     y = check_class_indices("target", y, C, ignore_index)
-    ignored = (y == ignore_index) if ignore_index is not None else np.zeros(y.shape, bool)
-    kept = (~ignored).astype(z.dtype)[:, None]
-    y = np.where(ignored, 0, y)[:, None]
-    w_y = kept if w is None else w[y] * kept
+    counts = y != ignore_index if ignore_index is not None else np.ones(y.shape, bool)
+    y = (y * counts)[:, None]  # an ignored target's index becomes 0
+    kept = counts.astype(z.dtype)[:, None]
+    if w is None:  # D = the number of targets that count
+        return IndexTargets(y, kept, kept, z.dtype.type(np.count_nonzero(counts)))
+    w_y = w[y] * kept
     return IndexTargets(y, kept, w_y, w_y.sum())

@@ -24,9 +24,10 @@ named tuple whose fields are its docstring's symbols, a comment on each:
 This is the *reading path*, the one small inputs take: ``forward`` is ``_inputs``,
 ``_parts``, ``_losses`` and the reduction; ``backward`` is the reduction's derivative and
 ``_gradient`` of the parts forward kept. Large inputs take the *fast path*
-(`numloss.fast`: the same steps a block of rows at a time), by the one rule in
-`numloss.fast.takes_fast_path`; both give the same numbers (bit for bit, but for
-cross-entropy's kernel, which sums in another order: a few units in the last place).
+(`numloss.fast`: the same steps a block of rows at a time), and so do cross-entropy's
+batches from 1 KiB (a kernel that reads one entry per row), by the one rule in
+`numloss.fast.kernel_for`; both give the same numbers (bit for bit, but for
+cross-entropy's kernels, which sum in another order: a few units in the last place).
 
 A subclass raises plain ``ValueError`` / ``TypeError`` for bad input (the checks in
 ``numloss._validate`` do); the base prefixes the loss's name. The base also does
@@ -63,6 +64,7 @@ from __future__ import annotations
 import collections
 import functools
 import inspect
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -75,7 +77,7 @@ from ._validate import (
     position,
     same_shape_floats,
 )
-from .fast import executor, takes_fast_path
+from .fast import executor, kernel_for
 
 __all__ = ["Loss"]
 
@@ -123,13 +125,15 @@ class Loss:
     and write ``_inputs``, ``_parts``, ``_losses`` and ``_gradient`` (see the module
     docstring). ``_fast`` is the fast path's kernel for large inputs: by default
     `numloss.fast.executor`, which runs ``_parts`` with ``_losses`` or ``_gradient`` a
-    block of rows at a time.
+    block of rows at a time; ``_small_batches`` a kernel for batches a training loop
+    gives, if the loss has one (`numloss.fast.small_batches`).
     """
 
     inputs: tuple[str, ...] = ("input", "target")
     differentiable: tuple[str, ...] = ("input",)
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     _fast = executor
+    _small_batches = None
 
     class Parts(NamedTuple):
         """The docstring's symbols; every loss defines its own."""
@@ -169,14 +173,14 @@ class Loss:
         self._record = self._last = None
         try:
             x = self._inputs(*inputs)  # checked
-            fast = takes_fast_path(x[0].nbytes)  # the one rule (numloss.fast)
+            kernel = kernel_for(self, x)  # the one rule (numloss.fast): None, the reading path
             # beyond the dtype's range: inf, as in PyTorch; a NaN is looked for below
             with np.errstate(over="ignore", invalid="ignore"):
-                if fast:
-                    losses, record = self._fast.forward(self, x)
-                else:
+                if kernel is None:
                     record = self._parts(x)  # the docstring's symbols
                     losses = self._losses(record)  # l_n
+                else:
+                    losses, record = kernel.forward(self, x)
         except (ValueError, TypeError) as err:
             raise _with_name(err, name) from None
         unbatched = getattr(x, "unbatched", False)
@@ -188,7 +192,8 @@ class Loss:
         value = self._reduce(losses, denominator)
         finite = _never_nan(name, "the loss", value)
         self._record = record
-        self._last = Last(value.shape, losses.dtype, denominator, counted, unbatched, fast, finite)
+        shape, dtype = value.shape, losses.dtype
+        self._last = Last(shape, dtype, denominator, counted, unbatched, kernel, finite)
         return value
 
     def _gather(self, name: str, inputs: tuple, named: dict) -> tuple:
@@ -245,10 +250,10 @@ class Loss:
         # gradient is looked at below, and NumPy's warning for it is not needed
         looked_at = not last.finite or grad_output is not None
         with np.errstate(over="ignore", **({"invalid": "ignore"} if looked_at else {})):
-            if last.fast:
-                grad = self._fast.backward(self, self._record, dl)
-            else:
+            if last.kernel is None:
                 grad = self._gradient(self._record, dl)  # the derivation, on forward's parts
+            else:
+                grad = last.kernel.backward(self, self._record, dl)
         if looked_at:
             for g in grad if isinstance(grad, tuple) else (grad,):
                 _never_nan(type(self).__name__ + ".backward", "the gradient", g)
@@ -314,7 +319,7 @@ class Last(NamedTuple):
     denominator: float  # the mean's D
     counted: bool  # D is the number of elements (else the loss's Inputs gave it)
     unbatched: bool  # one sample came without its batch dimension: take it off the gradient
-    fast: bool  # forward took the fast path: its record is the inputs, not the parts
+    kernel: object  # the fast path's kernel forward took (its record is not the parts); None
     finite: bool  # every loss was finite (else backward looks for a NaN in the gradient)
 
 
@@ -324,7 +329,9 @@ def _never_nan(name: str, what: str, value) -> bool:
     Inputs are checked to be finite, so a NaN can only come from an intermediate quantity
     beyond the dtype's range (inf - inf, 0 inf): never returned silently.
     """
-    if np.isfinite(value).all():  # (a NumPy scalar, or an array for "none")
+    if np.ndim(value) == 0 and math.isfinite(value):  # a reduction's scalar
+        return True
+    if np.isfinite(value).all():  # an array, for "none"
         return True
     value = np.asarray(value)
     nan = np.isnan(value)

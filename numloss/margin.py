@@ -35,6 +35,7 @@ from ._validate import (
     same_shape_floats,
 )
 from .base import Loss
+from .fast import small_batches
 from .primitives import positions, sigmoid, softplus, weighted
 
 __all__ = ["HingeLoss", "MultiMarginLoss", "SoftMarginLoss", "SquaredHingeLoss"]
@@ -244,6 +245,8 @@ class MultiMarginLoss(Loss):
         w_y: np.ndarray  # w_y, the target class's weight (1 without weights)
         h: np.ndarray  # h_i = margin - x_y + x_i, with 0 at i = y (the sum skips it)
         h_plus: np.ndarray  # h_i+ = max(0, h_i)
+
+    _small_batches = small_batches.MULTI_MARGIN  # batches: numloss/fast/small_batches.py
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
         super().__init__(reduction)

@@ -51,7 +51,8 @@ from ._validate import (
 )
 from .base import Loss
 from .fast import cross_entropy as fast_cross_entropy
-from .primitives import positions, softmax_parts, weighted
+from .fast import small_batches
+from .primitives import leader_gradient, positions, softmax_parts, weighted
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "one_hot", "smooth_labels"]
 
@@ -113,21 +114,6 @@ class _ClassLoss(Loss):
         ):
             raise TypeError(f"ignore_index: expected an integer; got {ignore_index!r}")
         self.ignore_index = int(ignore_index)
-
-
-def leader_gradient(a, B_lead, rest):
-    """The leader's entry a p_lead - B_lead of cross-entropy's gradient, without cancellation.
-
-    With p_lead = 1 / (1 + rest):
-
-        a p_lead - B_lead = (a - B_lead (1 + rest)) / (1 + rest)
-                          = ((a - B_lead) - B_lead rest) / (1 + rest)
-
-    For a confident, correct prediction of a plain target, a = B_lead = 1 and this is
-    -rest / (1 + rest) = -sum_{k != y} p_k: tiny and exact, where 1 / (1 + rest) - 1
-    rounds to 0.
-    """
-    return ((a - B_lead) - B_lead * rest) / (1 + rest)
 
 
 class CrossEntropyLoss(_ClassLoss):
@@ -229,6 +215,7 @@ class CrossEntropyLoss(_ClassLoss):
         a: np.ndarray  # a = sum_c B_c, one per sample
 
     _fast = fast_cross_entropy  # large inputs: numloss/fast/cross_entropy.py
+    _small_batches = small_batches.CROSS_ENTROPY  # batches: numloss/fast/small_batches.py
 
     def __init__(
         self,
@@ -348,6 +335,8 @@ class NLLLoss(_ClassLoss):
         y: np.ndarray  # the target class of each sample (0 where ignored)
         w_y: np.ndarray  # w_y, the target class's weight (0 where ignored)
         log_p_y: np.ndarray  # log p_y, the target's log-probability
+
+    _small_batches = small_batches.NLL  # batches: numloss/fast/small_batches.py
 
     def _inputs(self, input, target):
         log_p, was_unbatched = batched("input", input)

@@ -23,6 +23,7 @@ from ._validate import as_float_array
 
 __all__ = [
     "SoftmaxParts",
+    "leader_gradient",
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
@@ -171,6 +172,21 @@ def softmax_parts(z, axis: int = -1) -> SoftmaxParts:
     return SoftmaxParts(m, leader, exps, rest)
 
 
+def leader_gradient(a, B_lead, rest):
+    """The leader's entry a p_lead - B_lead of cross-entropy's gradient, without cancellation.
+
+    With p_lead = 1 / (1 + rest):
+
+        a p_lead - B_lead = (a - B_lead (1 + rest)) / (1 + rest)
+                          = ((a - B_lead) - B_lead rest) / (1 + rest)
+
+    For a confident, correct prediction of a plain target, a = B_lead = 1 and this is
+    -rest / (1 + rest) = -sum_{k != y} p_k: tiny and exact, where 1 / (1 + rest) - 1
+    rounds to 0.
+    """
+    return ((a - B_lead) - B_lead * rest) / (1 + rest)
+
+
 def weighted(w, v) -> np.ndarray:
     """w v, and 0 where w = 0, whatever v is.
 
@@ -181,8 +197,7 @@ def weighted(w, v) -> np.ndarray:
     >>> weighted(np.array([0.0, 2.0]), np.array([np.inf, 3.0]))
     array([0., 6.])
     """
-    shape = np.broadcast_shapes(np.shape(w), np.shape(v))
-    out = np.zeros(shape, dtype=np.result_type(w, v))
+    out = np.zeros(np.broadcast(w, v).shape, dtype=np.result_type(w, v))
     return np.multiply(w, v, out=out, where=np.asarray(w) > 0)
 
 

@@ -2,8 +2,9 @@
 that both paths give the same numbers for every loss, option, dtype and layout.
 
 Tolerance: every loss but CrossEntropyLoss runs its reading path's own functions on
-blocks of rows (`numloss.fast.executor`), so the two paths agree bit for bit.
-CrossEntropyLoss's fast kernel computes the same formula with its sums taken in another
+blocks of rows (`numloss.fast.executor`), or the same operations on one entry per row
+(`numloss.fast.small_batches`), so the two paths agree bit for bit.
+CrossEntropyLoss's kernels compute the same formula with its sums taken in another
 order (einsum's running sum along a row, against NumPy's pairwise sum) and its softmax
 divided at another step (a / (1 + rest) times e^(z - m), against a times p): each
 number may differ by a few units in the last place of the largest term it is made of,
@@ -12,6 +13,7 @@ so its check is `CE_ULPS` units of the dtype's epsilon, relative to that term.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import NamedTuple
 
@@ -20,6 +22,7 @@ import pytest
 
 import numloss as nl
 from numloss import fast
+from numloss.fast import small_batches
 from numloss.gradcheck.cases import build, cases_for
 from numloss.gradcheck.suite import exported_losses
 
@@ -44,24 +47,93 @@ def test_the_context_manager_restores_the_path_even_after_an_error():
     assert fast.get_path() == "auto"
 
 
-@pytest.mark.parametrize("cls", [nl.CrossEntropyLoss, nl.BCEWithLogitsLoss])
-def test_the_rule_is_the_first_inputs_size(cls):
-    """Below FAST_PATH_BYTES the loss keeps its Parts (the reading path); at it, its inputs
-    or its kernel's record (the fast path)."""
-    rows = fast.FAST_PATH_BYTES // (8 * 16)
-    z = np.random.default_rng(0).normal(size=(rows, 16))
-    y = np.zeros(rows, dtype=np.int64) if cls is nl.CrossEntropyLoss else np.zeros((rows, 16))
-    loss = cls()
-    loss(z[:-1], y[:-1])  # one row short of the threshold
-    assert isinstance(loss._record, cls.Parts) and not loss._last.fast
+def _kernel_at(loss, z, y):
+    """The kernel `loss` takes on (z, y): None for the reading path (whose record is its Parts)."""
     loss(z, y)
-    assert not isinstance(loss._record, cls.Parts) and loss._last.fast
+    assert isinstance(loss._record, type(loss).Parts) == (loss._last.kernel is None)
+    return loss._last.kernel
+
+
+def _rows_of(nbytes, columns=16):
+    return nbytes // (8 * columns)
+
+
+def test_the_rule_is_the_first_inputs_size():
+    """Under READING_PATH_BYTES the reading path; from FAST_PATH_BYTES the blocked kernel;
+    between them a loss's small-batch kernel where it has one, else the reading path."""
+    rng = np.random.default_rng(0)
+    n = _rows_of(fast.FAST_PATH_BYTES)
+    z, y = rng.normal(size=(n, 16)), np.zeros(n, dtype=np.int64)
+    small = _rows_of(fast.READING_PATH_BYTES)
+    ce = nl.CrossEntropyLoss()
+    assert _kernel_at(ce, z[: small - 1], y[: small - 1]) is None  # the lesson's sizes
+    assert _kernel_at(ce, z[:small], y[:small]) is small_batches.CROSS_ENTROPY
+    assert _kernel_at(ce, z[:-1], y[:-1]) is small_batches.CROSS_ENTROPY
+    assert _kernel_at(ce, z, y) is nl.CrossEntropyLoss._fast  # the blocked kernel
+    bce, t = nl.BCEWithLogitsLoss(), np.zeros((n, 16))
+    assert _kernel_at(bce, z[:-1], t[:-1]) is None  # no small-batch kernel
+    assert _kernel_at(bce, z, t) is nl.BCEWithLogitsLoss._fast
     with fast.path("reading"):
-        loss(z, y)
-        assert isinstance(loss._record, cls.Parts)
+        assert _kernel_at(ce, z, y) is None
     with fast.path("fast"):
-        loss(z[:2], y[:2])
-        assert loss._last.fast
+        assert _kernel_at(ce, z[:2], y[:2]) is small_batches.CROSS_ENTROPY
+        assert _kernel_at(bce, z[:2], t[:2]) is nl.BCEWithLogitsLoss._fast
+
+
+def test_a_small_batch_kernel_takes_only_class_indices_on_rows():
+    """Probability targets and (N, C, d) inputs between the two sizes take the reading path
+    (CrossEntropyLoss's small-batch kernel reads one entry per row of (N, C) logits)."""
+    rng = np.random.default_rng(1)
+    n = _rows_of(4 * fast.READING_PATH_BYTES)
+    z = rng.normal(size=(n, 16))
+    p = nl.softmax(rng.normal(size=(n, 16)), axis=1)
+    assert _kernel_at(nl.CrossEntropyLoss(), z, p) is None
+    z3, y3 = rng.normal(size=(n // 4, 16, 4)), rng.integers(0, 16, (n // 4, 4))
+    assert _kernel_at(nl.CrossEntropyLoss(), z3, y3) is None
+    assert _kernel_at(nl.NLLLoss(), nl.log_softmax(z, axis=1), p.argmax(1)) is small_batches.NLL
+    assert _kernel_at(nl.MultiMarginLoss(), z, p.argmax(1)) is small_batches.MULTI_MARGIN
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"label_smoothing": 0.1}, {"ignore_index": 3}, {"reduction": "none"}, {"weight": "w"}],
+    ids=str,
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_training_batch_takes_the_small_batch_kernel_with_the_reading_paths_numbers(
+    options, dtype
+):
+    """(64, 10), as a training loop gives it: CrossEntropyLoss, NLLLoss and MultiMarginLoss
+    take their small-batch kernels, and give the reading path's value and gradients
+    (bit for bit for NLL and the multi-margin loss, CE_ULPS for cross-entropy)."""
+    rng = np.random.default_rng(2)
+    z = (4 * rng.normal(size=(64, 10))).astype(dtype)
+    y = rng.integers(0, 10, 64)
+    y[::7] = 3  # some targets ignore_index=3 drops
+    options = dict(options, weight=rng.uniform(0, 2, 10)) if "weight" in options else options
+    for cls, x in [
+        (nl.CrossEntropyLoss, z),
+        (nl.NLLLoss, nl.log_softmax(z, axis=1)),
+        (nl.MultiMarginLoss, z),
+    ]:
+        if set(options) - set(inspect.signature(cls).parameters):
+            continue  # an option the loss does not have
+        results = []
+        for path in ("auto", "reading"):
+            loss = cls(**options)
+            with fast.path(path):
+                value = loss(x, y)
+                upstream = np.linspace(0.5, 1.5, np.size(value)).reshape(np.shape(value))
+                kernel = loss._last.kernel
+                results.append((value, loss.backward(upstream.astype(dtype)), kernel))
+        (quick, quick_grad, kernel), (read, read_grad, _) = results
+        assert kernel is cls._small_batches
+        for q, r in ((np.asarray(quick), np.asarray(read)), (quick_grad, read_grad)):
+            assert q.dtype == r.dtype == dtype and q.shape == r.shape
+            if cls is nl.CrossEntropyLoss:
+                _close(q, r, dtype, f"{cls.__name__} {options}")
+            else:
+                np.testing.assert_array_equal(q, r)
 
 
 def _in(dtype, layout, value):
@@ -104,10 +176,19 @@ def _close(fast_value, reading, dtype, where):
         np.testing.assert_array_equal(fast_value, reading, err_msg=where)
 
 
-@pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
-def test_both_paths_give_the_same_numbers_for_every_gradcheck_case(cls):
+KERNELS = [(cls, "blocked") for cls in LOSSES] + [
+    (cls, "small batches") for cls in LOSSES if cls._small_batches is not None
+]
+
+
+@pytest.mark.parametrize(("cls", "kernels"), KERNELS, ids=lambda c: getattr(c, "__name__", c))
+def test_both_paths_give_the_same_numbers_for_every_gradcheck_case(cls, kernels, monkeypatch):
     """Every gradient-check case, in float64 and float32, C- and Fortran-ordered: the
-    value, the gradient and a second backward's gradient of the two paths."""
+    value, the gradient and a second backward's gradient of the two paths. The fast path
+    takes a loss's small-batch kernel where it has one for the inputs, or (FAST_PATH_BYTES
+    set to 0) its blocked kernel."""
+    if kernels == "blocked":
+        monkeypatch.setattr(fast, "FAST_PATH_BYTES", 0)
     checked = 0
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the cases' deliberate warnings
@@ -134,6 +215,7 @@ def test_the_fast_path_on_many_blocks_is_the_reading_path(cls, monkeypatch):
     """The gradcheck inputs are one block; here every block is one row, so every row of
     the executor's output is written by a block of its own."""
     monkeypatch.setattr(fast.blocks, "MIN_BLOCK_BYTES", 1)
+    monkeypatch.setattr(fast, "FAST_PATH_BYTES", 0)  # the blocked kernels, not the small-batch ones
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for where, drawn, inputs in _cases(cls):

@@ -79,7 +79,7 @@ def _wrap(text: str, prefix: str, width: int = 88) -> str:
 
 HELPERS = {  # the numloss helpers a reference solution may call, and where they live
     "positions": "from numloss.primitives import positions  # k along the classes: [k = y]",
-    "leader_gradient": "from numloss.multiclass import leader_gradient  # the leader's exact entry",
+    "leader_gradient": "from numloss.primitives import leader_gradient  # the leader's exact entry",
     "p_norm_gradient": "from numloss.ranking import p_norm_gradient  # d||v||_p / dv",
     "weighted": "from numloss.primitives import weighted  # w v, and 0 where w = 0",
 }

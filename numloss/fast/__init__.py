@@ -9,9 +9,11 @@ Every loss has two ways to compute the same numbers:
   rows that stay in the processor's cache, optionally on two threads, with buffers reused
   (`numloss.fast.blocks`, `numloss.fast.executor`, `numloss.fast.cross_entropy`).
 
-The rule, in one place (`takes_fast_path`): a loss whose first input (the predictions)
-holds at least `FAST_PATH_BYTES` bytes takes the fast path; anything smaller takes the
-reading path. ``set_path("reading" | "fast" | "auto")`` (or the environment variable
+The rule, in one place (`kernel_for`): a loss whose first input (the predictions) holds
+at least `FAST_PATH_BYTES` bytes takes its blocked kernel; a loss with a small-batch
+kernel (`numloss.fast.small_batches`: cross-entropy on class indices) takes that from
+`READING_PATH_BYTES` up; anything smaller takes the reading path, so every example of
+the lesson does. ``set_path("reading" | "fast" | "auto")`` (or the environment variable
 ``NUMLOSS_PATH``) forces one path for every loss, and ``with numloss.fast.path("reading"):``
 does so for a block of code; the tests run every gradient-check case on both paths.
 
@@ -37,6 +39,12 @@ Why the fast path pays, trick by trick
    and its sums taken column by column for short rows, where NumPy's per-row loops are
    slow (C = 10); the input's finiteness read from the row sums the loss makes anyway,
    not from a separate pass over the logits (4 of 52 ms at (8192, 1000)).
+5. Small batches, one entry per row (`numloss.fast.small_batches`). On a batch of 64 rows
+   of 10 classes every NumPy call costs about a microsecond whatever it computes, so the
+   time is the number of calls. Cross-entropy on class indices reads and writes the one
+   entry per row that matters, z[rows, y] and grad[rows, y], as the lesson's sparse form
+   does, and never builds the one-hot: forward + backward at (64, 10) in float64 went
+   from 72 to NN µs (PyTorch: 34).
 
 `make bench` measures what each buys against scikit-learn and PyTorch.
 """
@@ -50,12 +58,13 @@ from .blocks import get_num_threads, set_num_threads
 
 __all__ = [
     "FAST_PATH_BYTES",
+    "READING_PATH_BYTES",
     "get_num_threads",
     "get_path",
     "path",
     "set_num_threads",
     "set_path",
-    "takes_fast_path",
+    "kernel_for",
 ]
 
 FAST_PATH_BYTES = 64 << 10
@@ -68,6 +77,11 @@ against 399 µs), 3 to 5 times at 0.3 to 1 MiB; BCE with logits breaks even near
 64 KiB keeps every batch a student's loop gives a loss (64 or 128 rows of 10 classes: 5
 and 10 KiB) and every example of the lesson on the reading path, and takes cross-entropy
 onto its kernel where that pays."""
+
+READING_PATH_BYTES = 1 << 10
+"""Inputs under this many bytes (the first input's: 128 float64 numbers, a (12, 10) batch)
+always take the reading path: every example of the lesson, a few rows each, runs the code
+that reads as its derivation. From here up, a loss with a small-batch kernel takes it."""
 
 PATHS = ("auto", "reading", "fast")
 _path = "auto"
@@ -102,11 +116,27 @@ def path(name: str):
         set_path(before)
 
 
-def takes_fast_path(nbytes: int) -> bool:
-    """The rule: whether a loss whose first input holds `nbytes` bytes takes the fast path."""
-    if _path == "auto":
-        return nbytes >= FAST_PATH_BYTES
-    return _path == "fast"
+def kernel_for(loss, inputs):
+    """The rule: the kernel that computes `loss` on its checked `inputs`; None for the
+    reading path (its ``_parts``, ``_losses`` and ``_gradient``).
+
+    By the first input's bytes: under `READING_PATH_BYTES` the reading path; from
+    `FAST_PATH_BYTES` the loss's blocked kernel (``loss._fast``); between them, its
+    small-batch kernel (``loss._small_batches``) if it has one that takes these inputs,
+    else the reading path. Forced onto the fast path, a loss takes its small-batch kernel
+    below `FAST_PATH_BYTES` where it has one, and its blocked kernel otherwise.
+    """
+    if _path == "reading":
+        return None
+    nbytes = inputs[0].nbytes
+    small = loss._small_batches
+    if small is not None and not small.takes(inputs):
+        small = None
+    if nbytes >= FAST_PATH_BYTES:
+        return loss._fast
+    if _path == "fast":
+        return small or loss._fast
+    return small if nbytes >= READING_PATH_BYTES else None
 
 
 def _configure_from_environment() -> None:

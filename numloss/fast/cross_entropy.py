@@ -34,10 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import multiclass  # leader_gradient (imported while multiclass imports this)
 from .._classes import along_classes, over_classes
 from .._validate import check_finite_by, warn_if_not_distributions, warn_if_softmax_applied
-from ..primitives import weighted
+from ..primitives import leader_gradient, weighted
 from .blocks import (
     LARGE_BLOCK_BYTES,
     class_gather,
@@ -235,7 +234,7 @@ def _index_gradient(grad, r: Record, dl, alpha: float) -> None:
         if alpha:  # -(alpha / C) w_k dL/dl_n where the target counts
             g -= B.smooth_w * (B.counts * dl_n)
         class_put(g, B.y, class_gather(g, B.y) - B.B_y * dl_n)  # -(1 - alpha) w_y at k = y
-        at_leader = multiclass.leader_gradient(a, _index_B_at(B, s.leader), s.rest)
+        at_leader = leader_gradient(a, _index_B_at(B, s.leader), s.rest)
         class_put(g, s.leader, at_leader * dl_n)  # the leader's entry, exactly
 
     for_blocks(block, N, grad[:1].nbytes, LARGE_BLOCK_BYTES)
@@ -250,7 +249,7 @@ def _probability_gradient(grad, r: Record, dl) -> None:
         a, s, B = rows_of(r.a, rows, N), rows_of(r.softmax, rows, N), r.B.rows(rows)
         g *= a / (1 + s.rest) * dl_n  # a p_k dL/dl_n (the leader's entry is 0 so far)
         g -= B * dl_n  # - B_k dL/dl_n
-        at_leader = multiclass.leader_gradient(a, class_gather(B, s.leader), s.rest)
+        at_leader = leader_gradient(a, class_gather(B, s.leader), s.rest)
         class_put(g, s.leader, at_leader * dl_n)  # the leader's entry, exactly (overwritten)
 
     for_blocks(block, N, grad[:1].nbytes)  # B and B dL/dl_n: two block temporaries

@@ -1,0 +1,162 @@
+"""Small batches: the class-index losses with one entry per row, the lesson's sparse form.
+
+A training loop hands a loss 64 or 128 rows of 10 classes: 640 to 1,280 numbers. On so
+few, each NumPy call costs about a microsecond whatever it computes, and the time of a
+forward + backward is the number of calls. The reading path is general: it builds the
+target's one-hot (B, smoothed and weighted) and finds the largest logit's entry through
+masks over the classes, one call per line of the derivation (about 70 for
+cross-entropy, 2.1 times PyTorch's time at (64, 10)).
+
+These kernels compute the same numbers from the entries that matter, one per row, read
+and written at (n, y_n) as the lesson's sparse cross-entropy does (section 3.2):
+
+    z[rows, y]          the target's logit of each row,  rows = 0, 1, ..., N - 1
+    grad[rows, y] -= 1  the one-hot, subtracted where it is 1, never built
+
+A loss takes its kernel here by the rule in `numloss.fast.kernel_for`: inputs of at
+least `READING_PATH_BYTES` (so never the lesson's own examples, which stay on the
+reading path) and below `FAST_PATH_BYTES` (beyond, the blocked kernels pay more), when
+``takes(inputs)`` says the kernel computes them: class indices on (N, C) inputs.
+`tests/test_fast.py` checks every gradient-check case against the reading path.
+
+CrossEntropyLoss, with the names of its docstring (B_c = ((1 - alpha) t_c + alpha / C) w_c
+on kept samples, a = sum_c B_c, m the largest logit, rest = sum_{k != leader} e^(z_k - m)):
+
+    l_n      = a log1p(rest) + B_y (m - z_y) + (alpha / C) sum_c w_c (m - z_c)
+    dl_n/dz_k = a p_k - (1 - alpha) w_y [k = y] - (alpha / C) w_k,   p_k = e^(z_k - m) / (1 + rest)
+
+with the largest logit's entry made exact by `leader_gradient`, as on the reading path.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._classes import over_classes
+from .._validate import check_finite, warn_if_softmax_applied
+from ..primitives import leader_gradient, weighted
+
+__all__ = ["CROSS_ENTROPY", "MULTI_MARGIN", "NLL", "Kernel"]
+
+
+class Kernel(NamedTuple):
+    """A small-batch kernel: which inputs it computes, and its forward and backward."""
+
+    takes: object  # takes(inputs) -> bool: whether it computes these checked inputs
+    forward: object  # forward(loss, inputs) -> (losses, record)
+    backward: object  # backward(loss, record, dl) -> the gradient
+
+
+def class_indices_on_rows(inputs) -> bool:
+    """Class-index targets on (N, C) inputs: one entry per row, at (n, y_n)."""
+    return inputs.y is not None and inputs[0].ndim == 2
+
+
+# -- CrossEntropyLoss --------------------------------------------------------------------------
+class CrossEntropyRecord(NamedTuple):
+    rows: np.ndarray  # 0, 1, ..., N - 1
+    y: np.ndarray  # the target class of each row (0 where ignored)
+    leader: np.ndarray  # the index of the largest logit of each row
+    exps: np.ndarray  # e^(z_k - m), 0 at the leader (its e^0 = 1 is not in rest)
+    rest: np.ndarray  # rest = sum_{k != leader} e^(z_k - m)
+    a: np.ndarray  # a = sum_c B_c, one per row
+    B_y: np.ndarray  # (1 - alpha) w_y, the target's own coefficient (0 where ignored)
+    smooth: np.ndarray | None  # (alpha / C) w_k on rows that count: B's smoothing; None
+
+
+def cross_entropy_forward(loss, x):
+    """l_n = a log1p(rest) + B_y (m - z_y) + sum_c (alpha / C) w_c (m - z_c): terms >= 0."""
+    z, alpha, C = x.z, loss.label_smoothing, x.z.shape[1]
+    check_finite("input", z)
+    rows = np.arange(z.shape[0])
+    y, kept, w_y = x.y[:, 0], x.kept[:, 0], x.w_y[:, 0]
+    leader = z.argmax(axis=1)
+    m = z[rows, leader]  # the largest logit of each row
+    warn_if_softmax_applied("input", z, m)  # softmax applied before CE?
+    shifted = z - m[:, None]  # z_k - m <= 0
+    exps = np.exp(shifted)
+    exps[rows, leader] = 0.0  # the leader's e^0 = 1, left out of rest
+    rest = exps.sum(axis=1)
+    B_y = (1 - alpha) * w_y if alpha else w_y
+    # B_y (m - z_y), and 0 where B_y = 0 (an ignored sample, a class of weight 0)
+    losses = weighted(B_y, -shifted[rows, y])
+    a, smooth = B_y, None
+    if alpha:  # smoothing spreads (alpha / C) w_c over every class of a row that counts
+        w = np.ones(C, z.dtype) if x.w is None else x.w
+        smooth = (alpha / C) * w * kept[:, None]
+        a = B_y + smooth.sum(axis=1)
+        losses += weighted(smooth, -shifted).sum(axis=1)
+    losses += a * np.log1p(rest)
+    return losses, CrossEntropyRecord(rows, y, leader, exps, rest, a, B_y, smooth)
+
+
+def cross_entropy_backward(loss, r: CrossEntropyRecord, dl):
+    """dL/dz_k = (a p_k - B_k) dL/dl_n, B_k written where it is not 0, the leader's entry exact."""
+    grad = r.exps * (r.a / (1 + r.rest) * dl)[:, None]  # a p_k dL/dl_n (0 at the leader)
+    B_leader = r.B_y * (r.y == r.leader)  # B at the leader: B_y if the leader is y ...
+    if r.smooth is not None:
+        grad -= r.smooth * over_classes(dl)  # - (alpha / C) w_k dL/dl_n
+        B_leader = B_leader + r.smooth[r.rows, r.leader]  # ... plus its smoothing share
+    grad[r.rows, r.y] -= r.B_y * dl  # - (1 - alpha) w_y dL/dl_n at k = y
+    # the leader's entry, exactly (overwriting what the lines above wrote there)
+    grad[r.rows, r.leader] = leader_gradient(r.a, B_leader, r.rest) * dl
+    return grad
+
+
+CROSS_ENTROPY = Kernel(class_indices_on_rows, cross_entropy_forward, cross_entropy_backward)
+
+
+# -- NLLLoss -------------------------------------------------------------------------------------
+class NLLRecord(NamedTuple):
+    log_p: np.ndarray  # the log-probabilities (only their shape and dtype are read)
+    rows: np.ndarray  # 0, 1, ..., N - 1
+    y: np.ndarray  # the target class of each row (0 where ignored)
+    w_y: np.ndarray  # w_y, the target class's weight (0 where ignored)
+
+
+def nll_forward(loss, x):
+    """l_n = -w_y log p_y, log p_y read at (n, y_n)."""
+    rows, y, w_y = np.arange(x.log_p.shape[0]), x.y[:, 0], x.w_y[:, 0]
+    return -w_y * x.log_p[rows, y], NLLRecord(x.log_p, rows, y, w_y)
+
+
+def nll_backward(loss, r: NLLRecord, dl):
+    """dL/d(log p)_k = -w_y dL/dl_n at k = y, and 0 elsewhere (+ 0.0: no -0 where w_y = 0)."""
+    grad = np.zeros_like(r.log_p)
+    grad[r.rows, r.y] = -r.w_y * dl + 0.0
+    return grad
+
+
+# -- MultiMarginLoss -----------------------------------------------------------------------------
+class MultiMarginRecord(NamedTuple):
+    rows: np.ndarray  # 0, 1, ..., N - 1
+    y: np.ndarray  # the target class of each row
+    w_y: np.ndarray  # w_y, the target class's weight
+    h_plus: np.ndarray  # h_i+ = max(h_i, 0), h_i = margin - x_y + x_i (0 at i = y)
+
+
+def multi_margin_forward(loss, x):
+    """l_n = sum_{i != y} w_y (h_i+)^p / C, x_y read at (n, y_n)."""
+    rows, y, w_y = np.arange(x.x.shape[0]), x.y[:, 0], x.w_y[:, 0]
+    h = (x.x - x.x[rows, y][:, None]) + loss.margin  # (x_i - x_y) + margin, as the class
+    h[rows, y] = 0.0  # the sum skips i = y
+    h_plus = np.maximum(h, 0)
+    powered = h_plus if loss.p == 1 else h_plus * h_plus
+    # w_y times the row's mean, and 0 where w_y = 0 even if an h_i overflowed
+    losses = weighted(w_y, powered.sum(axis=1) / h.shape[1])
+    return losses, MultiMarginRecord(rows, y, w_y, h_plus)
+
+
+def multi_margin_backward(loss, r: MultiMarginRecord, dl):
+    """dL/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C dL/dl_n; at i = y, minus their sum."""
+    C = r.h_plus.shape[1]
+    grad = (r.h_plus > 0).astype(r.h_plus.dtype) if loss.p == 1 else 2 * r.h_plus
+    grad = weighted((r.w_y / C)[:, None], grad)  # 0 where w_y = 0, even next to an inf
+    grad[r.rows, r.y] = -grad.sum(axis=1)  # x_y is in every h_i, with a minus
+    return grad * over_classes(dl)
+
+
+NLL = Kernel(class_indices_on_rows, nll_forward, nll_backward)
+MULTI_MARGIN = Kernel(class_indices_on_rows, multi_margin_forward, multi_margin_backward)
