@@ -171,9 +171,11 @@ class CrossEntropyLoss(_ClassLoss):
     1 / (1 + rest) - 1 = 0.
 
     Memory and time: the reading path above builds B, a one-hot, as an N x C array, which
-    is what the lesson's sparse CE (3.2) avoids; so does the fast path that large inputs
-    take (`numloss.fast.cross_entropy`: no B ever, one exp per logit, blocks of rows in
-    the cache), with the same numbers.
+    is what the lesson's sparse CE (3.2) avoids; so do the fast path's kernels, with the
+    same numbers: on class indices from 1 KiB, the batches of a training loop,
+    `numloss.fast.small_batches` (the entries at (n, y_n) read and written as
+    ``z[rows, y]``, B never built), and from 64 KiB `numloss.fast.cross_entropy` (no B
+    ever, one exp per logit, blocks of rows in the cache).
 
     Example, the lesson's logits [2.0, 1.0, 0.1] with label 0 (3.1.3):
 
