@@ -231,6 +231,10 @@ class MultiMarginLoss(Loss):
     >>> loss.backward()
     array([[ 0.25,  0.25,  0.25, -0.75]])
 
+    Time: a training batch from 1 KiB to 64 KiB (class indices on (N, C) inputs) takes
+    `numloss.fast.small_batches`, the same steps with the entry at (n, y_n) read and
+    written as ``x[rows, y]``, bit for bit.
+
     References: PyTorch ``torch.nn.MultiMarginLoss``; Weston and Watkins (1999).
     """
 

@@ -322,6 +322,10 @@ class NLLLoss(_ClassLoss):
     >>> loss.backward()
     array([[-1.,  0.,  0.]])
 
+    Time: a training batch from 1 KiB to 64 KiB (class indices on (N, C) inputs) takes
+    `numloss.fast.small_batches`, the same steps with the entry at (n, y_n) read and
+    written as ``x[rows, y]``, bit for bit.
+
     References: PyTorch ``torch.nn.NLLLoss``.
     """
 
