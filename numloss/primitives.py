@@ -197,8 +197,11 @@ def weighted(w, v) -> np.ndarray:
     >>> weighted(np.array([0.0, 2.0]), np.array([np.inf, 3.0]))
     array([0., 6.])
     """
+    counts = np.asarray(w) > 0
+    if counts.all():  # no weight is 0 (the usual case): the plain product
+        return np.multiply(w, v)
     out = np.zeros(np.broadcast(w, v).shape, dtype=np.result_type(w, v))
-    return np.multiply(w, v, out=out, where=np.asarray(w) > 0)
+    return np.multiply(w, v, out=out, where=counts)
 
 
 def positions(z: np.ndarray, axis: int) -> np.ndarray:
