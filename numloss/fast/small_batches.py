@@ -151,9 +151,11 @@ def multi_margin_forward(loss, x):
 
 def multi_margin_backward(loss, r: MultiMarginRecord, dl):
     """dL/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C dL/dl_n; at i = y, minus their sum."""
-    C = r.h_plus.shape[1]
-    grad = (r.h_plus > 0).astype(r.h_plus.dtype) if loss.p == 1 else 2 * r.h_plus
-    grad = weighted((r.w_y / C)[:, None], grad)  # 0 where w_y = 0, even next to an inf
+    w_y = (r.w_y / r.h_plus.shape[1])[:, None]  # w_y / C
+    if loss.p == 1:  # w_y / C [h_i > 0]: a bool times w_y / C, finite
+        grad = (r.h_plus > 0) * w_y
+    else:  # w_y / C 2 h_i+, and 0 where w_y = 0 even if h_i overflowed (0 inf is NaN)
+        grad = weighted(w_y, 2 * r.h_plus)
     grad[r.rows, r.y] = -grad.sum(axis=1)  # x_y is in every h_i, with a minus
     return grad * over_classes(dl)
 
