@@ -125,8 +125,10 @@ class Loss:
     and write ``_inputs``, ``_parts``, ``_losses`` and ``_gradient`` (see the module
     docstring). ``_fast`` is the fast path's kernel for large inputs: by default
     `numloss.fast.executor`, which runs ``_parts`` with ``_losses`` or ``_gradient`` a
-    block of rows at a time; ``_small_batches`` a kernel for batches a training loop
-    gives, if the loss has one (`numloss.fast.small_batches`).
+    block of rows at a time (None: the reading path at every size); ``_small_batches`` a
+    kernel for batches a training loop gives, if the loss has one
+    (`numloss.fast.small_batches`). A subclass that writes any of the four methods does
+    not inherit a kernel other than the executor.
     """
 
     inputs: tuple[str, ...] = ("input", "target")
@@ -142,6 +144,14 @@ class Loss:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:  # a constructor's errors name the loss too
             cls.__init__ = _named_errors(cls.__dict__["__init__"])
+        # A subclass that writes its own math (an exercise's answer, a variant of a loss)
+        # runs it at every size: a kernel computes its own class's formula, not the
+        # subclass's, so it is not inherited (the executor runs the class's own methods).
+        if any(name in cls.__dict__ for name in ("_inputs", "_parts", "_losses", "_gradient")):
+            if "_fast" not in cls.__dict__ and cls._fast is not executor:
+                cls._fast = None
+            if "_small_batches" not in cls.__dict__:
+                cls._small_batches = None
 
     @_named_errors
     def __init__(self, reduction: str = "mean"):

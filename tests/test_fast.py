@@ -136,6 +136,36 @@ def test_a_training_batch_takes_the_small_batch_kernel_with_the_reading_paths_nu
                 np.testing.assert_array_equal(q, r)
 
 
+@pytest.mark.parametrize("rows", [64, 2048])  # a training batch, and 160 KiB
+def test_a_subclass_that_writes_its_own_math_runs_it_at_every_size(rows):
+    """An exercise's answer subclasses the shipped loss and writes _gradient: neither
+    cross-entropy's small-batch kernel nor its blocked one may stand in for it."""
+
+    class Doubled(nl.CrossEntropyLoss):
+        def _gradient(self, parts, dl):
+            return 2 * super()._gradient(parts, dl)
+
+    class DoubledBCE(nl.BCEWithLogitsLoss):
+        def _gradient(self, parts, dl):
+            return 2 * super()._gradient(parts, dl)
+
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=(rows, 10)), rng.integers(0, 10, rows)
+    t = rng.uniform(size=(rows, 10))
+    for mine, shipped, target in [
+        (Doubled, nl.CrossEntropyLoss, y),
+        (DoubledBCE, nl.BCEWithLogitsLoss, t),
+    ]:
+        loss, reference = mine(), shipped()
+        value = loss(z, target)
+        assert loss._last.kernel is None  # the reading path: the subclass's own _gradient
+        with fast.path("reading"):
+            assert value == reference(z, target)
+            np.testing.assert_array_equal(loss.backward(), 2 * reference.backward())
+    assert Doubled._small_batches is None and Doubled._fast is None
+    assert nl.SquaredHingeLoss._fast is fast.executor  # the executor runs the class's own
+
+
 def _in(dtype, layout, value):
     """A float input in `dtype`, C- or Fortran-ordered; integer targets as they are."""
     a = np.asarray(value)

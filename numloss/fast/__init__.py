@@ -134,7 +134,7 @@ def kernel_for(loss, inputs):
     if small is not None and not small.takes(inputs):
         small = None
     if nbytes >= FAST_PATH_BYTES:
-        return loss._fast
+        return loss._fast  # (None for a loss whose math is its own: the reading path)
     if _path == "fast":
         return small or loss._fast
     return small if nbytes >= READING_PATH_BYTES else None
