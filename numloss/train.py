@@ -479,11 +479,17 @@ class ReLU(Layer):
     def _forward(self, x):
         """y = max(x, 0)"""
         positive = x > 0
-        return np.where(positive, x, 0), self.Parts(positive=positive)  # +0, never -0
+        y = np.maximum(x, 0)  # y = max(x, 0)
+        y += 0.0  # +0, never -0: max(-0, 0) is either zero, by NumPy's build; -0 + 0 is +0
+        # (np.where(positive, x, 0) gives the same numbers but branches on every element:
+        # 7 times slower, 15 ms of a 784-256-10 epoch of 255 ms; see issue 19)
+        return y, self.Parts(positive=positive)
 
     def _backward(self, r: Parts, g):
         """dL/dx = g [x > 0] (0 at x = 0: the minimum-norm subgradient)"""
-        return np.where(r.positive, g, 0)  # dL/dx = g [x > 0], 0 at the kink
+        dx = g * r.positive  # dL/dx = g [x > 0], 0 at the kink
+        dx += 0.0  # where g < 0 and x <= 0, g * 0 is -0: +0 instead
+        return dx
 
 
 class Sequential(Layer):
