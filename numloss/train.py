@@ -201,11 +201,20 @@ class Layer:
 
     def forward(self, input):
         """The layer's output for ``input``; keeps the parts backward reads."""
+        return self._forward_checked(input, checked=False)
+
+    def _forward_checked(self, input, checked: bool):
+        """`forward`, its input already checked when ``checked``: then ``input`` is a float
+        array its caller has just checked to be finite, and is not read again for the same
+        answer. A `Sequential` hands its own input to its first layer this way, and `fit`
+        its data, checked once an epoch instead of at every batch (see `_runs_checked`)."""
         self._last = None
         self._forwards += 1
         try:
-            x = as_float_array("input", input)
-            check_finite("input", x)
+            x = input
+            if not checked:
+                x = as_float_array("input", input)
+                check_finite("input", x)
             y, record = self._forward(x)
         except (ValueError, TypeError) as err:  # a student's layer may raise plain ones
             raise _with_name(err, type(self).__name__) from None
@@ -572,7 +581,10 @@ class Sequential(Layer):
         before = [(path, layer, getattr(layer, "_forwards", None)) for path, layer in self._tree()]
         for i, layer in enumerate(self.layers):
             try:
-                x = layer.forward(x)  # x_k = f_k(x_{k-1})
+                if i == 0 and _runs_checked(layer):  # x: this forward's input, checked already
+                    x = layer._forward_checked(x, checked=True)
+                else:
+                    x = layer.forward(x)  # x_k = f_k(x_{k-1})
             except (ValueError, TypeError) as err:
                 raise _with_name(err, f"layer {i}") from None
         _check_each_ran_once(before)
@@ -697,6 +709,14 @@ def _with_paths(layer, path: str) -> Iterator[tuple[str, object]]:
     if isinstance(layer, Sequential):
         for i, inner in enumerate(layer.layers):
             yield from _with_paths(inner, f"{path}.{i}")
+
+
+def _runs_checked(layer) -> bool:
+    """Whether ``layer`` can take an input its caller has checked (`Layer._forward_checked`):
+    a `Layer` whose forward (and call) is Layer's own (one's own is called as it is)."""
+    kind = type(layer)
+    own = kind.forward is Layer.forward and kind.__call__ is Layer.__call__
+    return isinstance(layer, Layer) and own
 
 
 def _takes_input_gradient(layer) -> bool:
@@ -880,9 +900,10 @@ class History(dict):
             self.setdefault(key, []).append(value)
 
 
-def _evaluate(model, loss, X, y, metrics: dict, prefix: str = "") -> dict:
-    """The loss, accuracy and metrics of the whole set (X, y) as the model now is."""
-    out = model(X)
+def _evaluate(forward, loss, X, y, metrics: dict, prefix: str = "") -> dict:
+    """The loss, accuracy and metrics of the whole set (X, y) as the model now is
+    (``forward``: the model's forward)."""
+    out = forward(X)
     numbers = {prefix + "loss": float(loss(out, y))}
     acc = accuracy(out, y, loss)
     if acc is not None:
@@ -993,6 +1014,12 @@ def fit(
     validation = None if validation is None else _validation_set(validation)
     metrics = dict(metrics or {})
 
+    # X is checked once an epoch (by _dataset, then at the start of each further epoch: a
+    # callback may change it), not by the model at every batch and again on the whole set:
+    # X[rows] is rows of that checked array. A model of one's own is called as it is.
+    forward = model
+    if _runs_checked(model):
+        forward = functools.partial(model._forward_checked, checked=True)
     # dL/dX of the data is never read: a Layer skips it (Layer.backward), a model of one's own
     # is called as it is
     backward = model.backward
@@ -1002,14 +1029,16 @@ def fit(
     rng = np.random.default_rng(seed)
     history = History()
     for epoch in range(1, epochs + 1):
+        if epoch > 1:  # (the first: _dataset's check)
+            check_finite("X", X)  # a callback may have changed X in place
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch):
             rows = order[start : start + batch]
             optimizer.zero_grad()
-            loss(model(X[rows]), y[rows])  # forward: the model, then the loss
+            loss(forward(X[rows]), y[rows])  # forward: the model, then the loss
             backward(loss.backward())  # backward: dL/dparameter into each .grad
             optimizer.step()
-        numbers = _evaluate(model, loss, X, y, metrics)
+        numbers = _evaluate(forward, loss, X, y, metrics)
         if validation is not None:
             numbers |= _evaluate(model, loss, *validation, metrics, prefix="val_")
         history.append(numbers)

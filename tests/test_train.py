@@ -510,6 +510,18 @@ def _fit(**kwargs):
     return lambda: fit(**(args | kwargs))
 
 
+def _fit_X_made_nan_by_callback():
+    """fit checks X once an epoch, not at every batch: a NaN a callback writes into X is
+    still caught, at the next epoch, before any batch reads it."""
+    X, y = separable(8)
+
+    def spoil(epoch, model, history):
+        X[3, 1] = np.nan
+
+    model = Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))
+    fit(model, nl.BCEWithLogitsLoss(), X, y, epochs=2, batch_size=2, quiet=True, callback=spoil)
+
+
 BAD = {
     "in_features-0": (
         lambda: Linear(0, 3),
@@ -656,6 +668,11 @@ BAD = {
         _fit(X=np.full((8, 2), np.nan)),
         ValueError,
         r"X: expected finite values; got nan at index \(0, 0\)",
+    ),
+    "fit-X-nan-later": (
+        _fit_X_made_nan_by_callback,
+        ValueError,
+        r"^X: expected finite values; got nan at index \(3, 1\)$",
     ),
     "fit-epochs": (_fit(epochs=0), ValueError, r"epochs: expected a positive integer; got 0"),
     "fit-batch_size": (
