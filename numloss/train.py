@@ -753,6 +753,9 @@ def _check_loss(loss) -> None:
 
 
 # -- the optimiser -----------------------------------------------------------------------
+_BLOCK_BYTES = 256 * 1024  # SGD.step updates a larger parameter a block of rows this size at a time
+
+
 class SGD:
     r"""Stochastic gradient descent with momentum and weight decay, as ``torch.optim.SGD``.
 
@@ -818,16 +821,35 @@ class SGD:
 
     def step(self) -> None:
         for i, p in enumerate(self.parameters):
-            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
-            if self.momentum:
-                b = self.buffers[i]
-                if b is None:
-                    b = self.buffers[i] = g.copy()
-                else:  # b = momentum * b + g, in the buffer's own memory
-                    b *= self.momentum
-                    b += g
-                g = b
-            p.data -= self.lr * g
+            first = bool(self.momentum) and self.buffers[i] is None
+            if first:
+                self.buffers[i] = np.empty_like(p.data)  # the momentum buffer, b = g below
+            b = self.buffers[i]
+            if p.data.nbytes <= _BLOCK_BYTES:
+                self._update(p.data, p.grad, b, first)
+                continue
+            # Speed, not arithmetic: a large parameter is updated a block of rows at a time.
+            # The update's four passes (momentum * b, + g, lr * b, data - lr * b) then find
+            # the block in the cache, where over a whole 784 x 256 float64 weight (1.6 MB,
+            # with its grad and buffer) each pass went to memory: 370 us a step, 205 by
+            # blocks (issue 19). Every element gets the same arithmetic either way.
+            rows = max(1, _BLOCK_BYTES * len(p.data) // p.data.nbytes)
+            for start in range(0, len(p.data), rows):
+                block = slice(start, start + rows)
+                self._update(p.data[block], p.grad[block], None if b is None else b[block], first)
+
+    def _update(self, data, grad, b, first: bool) -> None:
+        """The update of the class docstring, on the arrays given (a parameter's, or a
+        block of their rows): ``data`` and ``b`` are changed in place."""
+        g = grad + self.weight_decay * data if self.weight_decay else grad
+        if self.momentum:
+            if first:
+                b[...] = g  # b = g on the first step
+            else:  # b = momentum * b + g, in the buffer's own memory
+                b *= self.momentum
+                b += g
+            g = b
+        data -= self.lr * g
 
 
 # -- training ------------------------------------------------------------------------------

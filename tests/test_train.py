@@ -291,6 +291,21 @@ def test_sgd_is_pytorch_update_over_three_steps(momentum, weight_decay, rng):
             np.testing.assert_allclose(p.data, w, rtol=1e-15, atol=1e-17)
 
 
+@pytest.mark.parametrize("shape", [(), (5,), (300, 700), (1, 40000)])
+def test_sgd_is_pytorch_update_at_any_shape(shape, rng):
+    """A 0-d parameter (with weight decay its momentum buffer was once a NumPy scalar that
+    never changed after the first step), and ones larger than a block of SGD.step (updated
+    a block of rows at a time): the same numbers as the formula, bit for bit."""
+    p = Parameter(rng.normal(size=shape))
+    grads_per_step = [[rng.normal(size=shape)] for _ in range(3)]
+    expected = pytorch_sgd([p.data.copy()], grads_per_step, 0.1, 0.9, 0.01)
+    opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01)
+    for (g,), (want,) in zip(grads_per_step, expected, strict=True):
+        p.grad = g
+        opt.step()
+        np.testing.assert_array_equal(p.data, want)
+
+
 def test_sgd_zero_grad():
     p = Parameter(np.ones(3))
     p.grad[...] = 5.0
