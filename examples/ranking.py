@@ -142,12 +142,19 @@ def nearest_centroid_accuracy(net):
     return float(np.mean(distances.argmin(axis=1) == y_test))
 
 
+def pick(rng, members):
+    """One of `members` at random, as rng.choice(members) picks it: NumPy's choice draws
+    rng.integers(len(members)) for it, the same number, after handling options unused here
+    (4 us a call, 0.9 s of this example's 256,000 picks)."""
+    return members[rng.integers(len(members))]
+
+
 def triplets(rng, n):
     """n (anchor, positive, negative) index triples into the training set."""
     anchors = rng.integers(0, len(y_train), n)
-    positives = np.array([rng.choice(by_class[y_train[a]]) for a in anchors])
+    positives = np.array([pick(rng, by_class[y_train[a]]) for a in anchors])
     other = (y_train[anchors] + rng.integers(1, 10, n)) % 10  # any digit but the anchor's
-    negatives = np.array([rng.choice(by_class[k]) for k in other])
+    negatives = np.array([pick(rng, by_class[k]) for k in other])
     return anchors, positives, negatives
 
 

@@ -32,3 +32,24 @@ def test_triplets_separate_the_digits(run):
     assert last < first
     before, after = map(float, grab(r"test digits: before ([\d.]+), after ([\d.]+)", out))
     assert after > before and after >= 0.8  # chance is 0.1
+
+
+def test_pick_draws_what_rng_choice_draws():
+    """The example picks a positive and a negative with its own `pick`, the draw
+    rng.choice(members) makes without choice's argument handling: the same members, and
+    the generator left in the same state, so the example's numbers are choice's."""
+    import ast
+
+    import numpy as np
+    from example_run import EXAMPLES
+
+    tree = ast.parse((EXAMPLES / "ranking.py").read_text())
+    (pick,) = [node for node in tree.body if getattr(node, "name", None) == "pick"]
+    namespace = {"np": np}
+    exec(compile(ast.Module([pick], type_ignores=[]), "ranking.py", "exec"), namespace)
+    mine, theirs = np.random.default_rng(7), np.random.default_rng(7)
+    populations = [np.arange(n) * 3 for n in (1, 2, 7, 135, 180, 1000)]
+    for i in range(20_000):
+        members = populations[i % len(populations)]
+        assert namespace["pick"](mine, members) == theirs.choice(members)
+    assert mine.integers(1 << 62) == theirs.integers(1 << 62)  # the same state after

@@ -291,6 +291,21 @@ def test_sgd_is_pytorch_update_over_three_steps(momentum, weight_decay, rng):
             np.testing.assert_allclose(p.data, w, rtol=1e-15, atol=1e-17)
 
 
+@pytest.mark.parametrize("shape", [(), (5,), (300, 700), (1, 40000)])
+def test_sgd_is_pytorch_update_at_any_shape(shape, rng):
+    """A 0-d parameter (with weight decay its momentum buffer was once a NumPy scalar that
+    never changed after the first step), and ones larger than a block of SGD.step (updated
+    a block of rows at a time): the same numbers as the formula, bit for bit."""
+    p = Parameter(rng.normal(size=shape))
+    grads_per_step = [[rng.normal(size=shape)] for _ in range(3)]
+    expected = pytorch_sgd([p.data.copy()], grads_per_step, 0.1, 0.9, 0.01)
+    opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.01)
+    for (g,), (want,) in zip(grads_per_step, expected, strict=True):
+        p.grad = g
+        opt.step()
+        np.testing.assert_array_equal(p.data, want)
+
+
 def test_sgd_zero_grad():
     p = Parameter(np.ones(3))
     p.grad[...] = 5.0
@@ -510,6 +525,18 @@ def _fit(**kwargs):
     return lambda: fit(**(args | kwargs))
 
 
+def _fit_X_made_nan_by_callback():
+    """fit checks X once an epoch, not at every batch: a NaN a callback writes into X is
+    still caught, at the next epoch, before any batch reads it."""
+    X, y = separable(8)
+
+    def spoil(epoch, model, history):
+        X[3, 1] = np.nan
+
+    model = Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))
+    fit(model, nl.BCEWithLogitsLoss(), X, y, epochs=2, batch_size=2, quiet=True, callback=spoil)
+
+
 BAD = {
     "in_features-0": (
         lambda: Linear(0, 3),
@@ -656,6 +683,11 @@ BAD = {
         _fit(X=np.full((8, 2), np.nan)),
         ValueError,
         r"X: expected finite values; got nan at index \(0, 0\)",
+    ),
+    "fit-X-nan-later": (
+        _fit_X_made_nan_by_callback,
+        ValueError,
+        r"^X: expected finite values; got nan at index \(3, 1\)$",
     ),
     "fit-epochs": (_fit(epochs=0), ValueError, r"epochs: expected a positive integer; got 0"),
     "fit-batch_size": (
