@@ -3,6 +3,7 @@ solution, is named by the check; correct solutions are never diagnosed; the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -312,6 +313,18 @@ def test_correct_solutions_are_never_diagnosed(ex):
     right = _student(ex, lambda self, parts, dl, true: true(parts, dl))
     wrong = [seed for seed in range(40) if not E.check_class(right, ex, seed=seed).passed]
     assert wrong == []
+
+
+@pytest.mark.parametrize("name", ["nll", "ce-index", "ce-smoothing", "multi-margin"])
+def test_a_check_on_training_batches_diagnoses_and_passes_as_on_small_ones(name):
+    """Cases from 1 KiB up, where the shipped losses take their small-batch kernels: the
+    reference still gives the diagnosis its parts, and the student's _gradient is the one
+    checked (a sign flipped is named, the right answer passes)."""
+    ex = dataclasses.replace(E.find(name), shapes=((200, 10), (160, 12)))
+    wrong = _student(ex, lambda self, parts, dl, true: -true(parts, dl))
+    right = _student(ex, lambda self, parts, dl, true: true(parts, dl))
+    assert E.check_class(wrong, ex).diagnosis.kind == "sign"
+    assert E.check_class(right, ex).passed
 
 
 def test_a_correct_student_formula_passes_with_rounding_of_its_own():
