@@ -24,10 +24,11 @@ named tuple whose fields are its docstring's symbols, a comment on each:
 This is the *reading path*, the one small inputs take: ``forward`` is ``_inputs``,
 ``_parts``, ``_losses`` and the reduction; ``backward`` is the reduction's derivative and
 ``_gradient`` of the parts forward kept. Large inputs take the *fast path*
-(`numloss.fast`: the same steps a block of rows at a time), and so do cross-entropy's
-batches from 1 KiB (a kernel that reads one entry per row), by the one rule in
-`numloss.fast.kernel_for`; both give the same numbers (bit for bit, but for
-cross-entropy's kernels, which sum in another order: a few units in the last place).
+(`numloss.fast`: the same steps a block of rows at a time), and so do the class-index
+losses' batches from 1 KiB (cross-entropy, NLL and the multi-class margin: kernels that
+read one entry per row), by the one rule in `numloss.fast.kernel_for`; both give the
+same numbers (bit for bit, but for cross-entropy's kernels, which sum in another order:
+a few units in the last place).
 
 A subclass raises plain ``ValueError`` / ``TypeError`` for bad input (the checks in
 ``numloss._validate`` do); the base prefixes the loss's name. The base also does
@@ -38,7 +39,8 @@ batch dimension added to one unbatched sample and taken off again.
 State
 -----
 Between ``forward`` and ``backward`` a loss keeps the parts of its last successful
-``forward`` (on the fast path: its inputs), and nothing else that backward reads;
+``forward`` (on the fast path: its kernel's record, the inputs for a blocked kernel),
+and nothing else that backward reads;
 ``backward`` reads them and changes nothing (on the fast path, cross-entropy's kernel
 hands forward's buffer of exponentials to the first backward as its gradient, and a
 second backward makes it again), so it may be called any number of times with
@@ -125,9 +127,9 @@ class Loss:
     and write ``_inputs``, ``_parts``, ``_losses`` and ``_gradient`` (see the module
     docstring). ``_fast`` is the fast path's kernel for large inputs: by default
     `numloss.fast.executor`, which runs ``_parts`` with ``_losses`` or ``_gradient`` a
-    block of rows at a time (None: the reading path at every size); ``_small_batches`` a
+    block of rows at a time (None: the reading path at every size); ``_sparse`` a
     kernel for batches a training loop gives, if the loss has one
-    (`numloss.fast.small_batches`). A subclass that writes any of the four methods does
+    (`numloss.fast.sparse`). A subclass that writes any of the four methods does
     not inherit a kernel other than the executor.
     """
 
@@ -135,7 +137,7 @@ class Loss:
     differentiable: tuple[str, ...] = ("input",)
     reductions: tuple[str, ...] = ("mean", "sum", "none")
     _fast = executor
-    _small_batches = None
+    _sparse = None
 
     class Parts(NamedTuple):
         """The docstring's symbols; every loss defines its own."""
@@ -150,13 +152,13 @@ class Loss:
         if any(name in cls.__dict__ for name in ("_inputs", "_parts", "_losses", "_gradient")):
             if "_fast" not in cls.__dict__ and cls._fast is not executor:
                 cls._fast = None
-            if "_small_batches" not in cls.__dict__:
-                cls._small_batches = None
+            if "_sparse" not in cls.__dict__:
+                cls._sparse = None
 
     @_named_errors
     def __init__(self, reduction: str = "mean"):
         self.reduction = check_choice("reduction", reduction, self.reductions)
-        self._record = None  # the last forward's parts (on the fast path: its inputs)
+        self._record = None  # the last forward's parts (on the fast path: its kernel's record)
         self._last = None  # what backward needs to know of the last forward: a `Last`
 
     def __repr__(self) -> str:

@@ -35,7 +35,7 @@ from ._validate import (
     same_shape_floats,
 )
 from .base import Loss
-from .fast import small_batches
+from .fast import sparse
 from .primitives import positions, sigmoid, softplus, weighted
 
 __all__ = ["HingeLoss", "MultiMarginLoss", "SoftMarginLoss", "SquaredHingeLoss"]
@@ -232,7 +232,7 @@ class MultiMarginLoss(Loss):
     array([[ 0.25,  0.25,  0.25, -0.75]])
 
     Time: a training batch from 1 KiB to 64 KiB (class indices on (N, C) inputs) takes
-    `numloss.fast.small_batches`, the same steps with the entry at (n, y_n) read and
+    `numloss.fast.sparse`, the same steps with the entry at (n, y_n) read and
     written as ``x[rows, y]``, bit for bit.
 
     References: PyTorch ``torch.nn.MultiMarginLoss``; Weston and Watkins (1999).
@@ -250,7 +250,7 @@ class MultiMarginLoss(Loss):
         h: np.ndarray  # h_i = margin - x_y + x_i, with 0 at i = y (the sum skips it)
         h_plus: np.ndarray  # h_i+ = max(0, h_i)
 
-    _small_batches = small_batches.MULTI_MARGIN  # batches: numloss/fast/small_batches.py
+    _sparse = sparse.MULTI_MARGIN  # batches: numloss/fast/sparse.py
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
         super().__init__(reduction)

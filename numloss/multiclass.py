@@ -51,7 +51,7 @@ from ._validate import (
 )
 from .base import Loss
 from .fast import cross_entropy as fast_cross_entropy
-from .fast import small_batches
+from .fast import sparse
 from .primitives import leader_gradient, positions, softmax_parts, weighted
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "one_hot", "smooth_labels"]
@@ -173,7 +173,7 @@ class CrossEntropyLoss(_ClassLoss):
     Memory and time: the reading path above builds B, a one-hot, as an N x C array, which
     is what the lesson's sparse CE (3.2) avoids; so do the fast path's kernels, with the
     same numbers: on class indices from 1 KiB, the batches of a training loop,
-    `numloss.fast.small_batches` (the entries at (n, y_n) read and written as
+    `numloss.fast.sparse` (the entries at (n, y_n) read and written as
     ``z[rows, y]``, B never built), and from 64 KiB `numloss.fast.cross_entropy` (no B
     ever, one exp per logit, blocks of rows in the cache).
 
@@ -217,7 +217,7 @@ class CrossEntropyLoss(_ClassLoss):
         a: np.ndarray  # a = sum_c B_c, one per sample
 
     _fast = fast_cross_entropy  # large inputs: numloss/fast/cross_entropy.py
-    _small_batches = small_batches.CROSS_ENTROPY  # batches: numloss/fast/small_batches.py
+    _sparse = sparse.CROSS_ENTROPY  # batches: numloss/fast/sparse.py
 
     def __init__(
         self,
@@ -322,9 +322,9 @@ class NLLLoss(_ClassLoss):
     >>> loss.backward()
     array([[-1.,  0.,  0.]])
 
-    Time: a training batch from 1 KiB to 64 KiB (class indices on (N, C) inputs) takes
-    `numloss.fast.small_batches`, the same steps with the entry at (n, y_n) read and
-    written as ``x[rows, y]``, bit for bit.
+    Time: from 1 KiB (a training batch) up, class indices on (N, C) inputs take
+    `numloss.fast.sparse`, the same steps with the entry at (n, y_n) read and written
+    as ``log_p[rows, y]``, bit for bit.
 
     References: PyTorch ``torch.nn.NLLLoss``.
     """
@@ -342,7 +342,7 @@ class NLLLoss(_ClassLoss):
         w_y: np.ndarray  # w_y, the target class's weight (0 where ignored)
         log_p_y: np.ndarray  # log p_y, the target's log-probability
 
-    _small_batches = small_batches.NLL  # batches: numloss/fast/small_batches.py
+    _sparse = sparse.NLL  # batches: numloss/fast/sparse.py
 
     def _inputs(self, input, target):
         log_p, was_unbatched = batched("input", input)

@@ -317,7 +317,7 @@ def test_correct_solutions_are_never_diagnosed(ex):
 
 @pytest.mark.parametrize("name", ["nll", "ce-index", "ce-smoothing", "multi-margin"])
 def test_a_check_on_training_batches_diagnoses_and_passes_as_on_small_ones(name):
-    """Cases from 1 KiB up, where the shipped losses take their small-batch kernels: the
+    """Cases from 1 KiB up, where the shipped losses take their sparse kernels: the
     reference still gives the diagnosis its parts, and the student's _gradient is the one
     checked (a sign flipped is named, the right answer passes)."""
     ex = dataclasses.replace(E.find(name), shapes=((200, 10), (160, 12)))

@@ -3,7 +3,7 @@ that both paths give the same numbers for every loss, option, dtype and layout.
 
 Tolerance: every loss but CrossEntropyLoss runs its reading path's own functions on
 blocks of rows (`numloss.fast.executor`), or the same operations on one entry per row
-(`numloss.fast.small_batches`), so the two paths agree bit for bit.
+(`numloss.fast.sparse`), so the two paths agree bit for bit.
 CrossEntropyLoss's kernels compute the same formula with its sums taken in another
 order (einsum's running sum along a row, against NumPy's pairwise sum) and its softmax
 divided at another step (a / (1 + rest) times e^(z - m), against a times p): each
@@ -22,7 +22,7 @@ import pytest
 
 import numloss as nl
 from numloss import fast
-from numloss.fast import small_batches
+from numloss.fast import sparse
 from numloss.gradcheck.cases import build, cases_for
 from numloss.gradcheck.suite import exported_losses
 
@@ -59,30 +59,36 @@ def _rows_of(nbytes, columns=16):
 
 
 def test_the_rule_is_the_first_inputs_size():
-    """Under READING_PATH_BYTES the reading path; from FAST_PATH_BYTES the blocked kernel;
-    between them a loss's small-batch kernel where it has one, else the reading path."""
+    """Under READING_PATH_BYTES the reading path; from there a loss's sparse kernel up to
+    its limit (FAST_PATH_BYTES for cross-entropy's and the margin's, none for NLL's); from
+    FAST_PATH_BYTES the blocked kernel; else the reading path."""
     rng = np.random.default_rng(0)
     n = _rows_of(fast.FAST_PATH_BYTES)
     z, y = rng.normal(size=(n, 16)), np.zeros(n, dtype=np.int64)
     small = _rows_of(fast.READING_PATH_BYTES)
     ce = nl.CrossEntropyLoss()
     assert _kernel_at(ce, z[: small - 1], y[: small - 1]) is None  # the lesson's sizes
-    assert _kernel_at(ce, z[:small], y[:small]) is small_batches.CROSS_ENTROPY
-    assert _kernel_at(ce, z[:-1], y[:-1]) is small_batches.CROSS_ENTROPY
+    assert _kernel_at(ce, z[:small], y[:small]) is sparse.CROSS_ENTROPY
+    assert _kernel_at(ce, z[:-1], y[:-1]) is sparse.CROSS_ENTROPY
     assert _kernel_at(ce, z, y) is nl.CrossEntropyLoss._fast  # the blocked kernel
+    nll = nl.NLLLoss()  # its sparse kernel has no upper limit
+    assert _kernel_at(nll, nl.log_softmax(z, axis=1), y) is sparse.NLL
+    mm = nl.MultiMarginLoss()
+    assert _kernel_at(mm, z[:-1], y[:-1]) is sparse.MULTI_MARGIN
+    assert _kernel_at(mm, z, y) is nl.MultiMarginLoss._fast
     bce, t = nl.BCEWithLogitsLoss(), np.zeros((n, 16))
-    assert _kernel_at(bce, z[:-1], t[:-1]) is None  # no small-batch kernel
+    assert _kernel_at(bce, z[:-1], t[:-1]) is None  # no sparse kernel
     assert _kernel_at(bce, z, t) is nl.BCEWithLogitsLoss._fast
     with fast.path("reading"):
         assert _kernel_at(ce, z, y) is None
     with fast.path("fast"):
-        assert _kernel_at(ce, z[:2], y[:2]) is small_batches.CROSS_ENTROPY
+        assert _kernel_at(ce, z[:2], y[:2]) is sparse.CROSS_ENTROPY
         assert _kernel_at(bce, z[:2], t[:2]) is nl.BCEWithLogitsLoss._fast
 
 
 def test_a_small_batch_kernel_takes_only_class_indices_on_rows():
     """Probability targets and (N, C, d) inputs between the two sizes take the reading path
-    (CrossEntropyLoss's small-batch kernel reads one entry per row of (N, C) logits)."""
+    (CrossEntropyLoss's sparse kernel reads one entry per row of (N, C) logits)."""
     rng = np.random.default_rng(1)
     n = _rows_of(4 * fast.READING_PATH_BYTES)
     z = rng.normal(size=(n, 16))
@@ -90,8 +96,8 @@ def test_a_small_batch_kernel_takes_only_class_indices_on_rows():
     assert _kernel_at(nl.CrossEntropyLoss(), z, p) is None
     z3, y3 = rng.normal(size=(n // 4, 16, 4)), rng.integers(0, 16, (n // 4, 4))
     assert _kernel_at(nl.CrossEntropyLoss(), z3, y3) is None
-    assert _kernel_at(nl.NLLLoss(), nl.log_softmax(z, axis=1), p.argmax(1)) is small_batches.NLL
-    assert _kernel_at(nl.MultiMarginLoss(), z, p.argmax(1)) is small_batches.MULTI_MARGIN
+    assert _kernel_at(nl.NLLLoss(), nl.log_softmax(z, axis=1), p.argmax(1)) is sparse.NLL
+    assert _kernel_at(nl.MultiMarginLoss(), z, p.argmax(1)) is sparse.MULTI_MARGIN
 
 
 @pytest.mark.parametrize(
@@ -104,7 +110,7 @@ def test_a_training_batch_takes_the_small_batch_kernel_with_the_reading_paths_nu
     options, dtype
 ):
     """(64, 10), as a training loop gives it: CrossEntropyLoss, NLLLoss and MultiMarginLoss
-    take their small-batch kernels, and give the reading path's value and gradients
+    take their sparse kernels, and give the reading path's value and gradients
     (bit for bit for NLL and the multi-margin loss, CE_ULPS for cross-entropy)."""
     rng = np.random.default_rng(2)
     z = (4 * rng.normal(size=(64, 10))).astype(dtype)
@@ -127,7 +133,7 @@ def test_a_training_batch_takes_the_small_batch_kernel_with_the_reading_paths_nu
                 kernel = loss._last.kernel
                 results.append((value, loss.backward(upstream.astype(dtype)), kernel))
         (quick, quick_grad, kernel), (read, read_grad, _) = results
-        assert kernel is cls._small_batches
+        assert kernel is cls._sparse
         for q, r in ((np.asarray(quick), np.asarray(read)), (quick_grad, read_grad)):
             assert q.dtype == r.dtype == dtype and q.shape == r.shape
             if cls is nl.CrossEntropyLoss:
@@ -139,7 +145,7 @@ def test_a_training_batch_takes_the_small_batch_kernel_with_the_reading_paths_nu
 @pytest.mark.parametrize("rows", [64, 2048])  # a training batch, and 160 KiB
 def test_a_subclass_that_writes_its_own_math_runs_it_at_every_size(rows):
     """An exercise's answer subclasses the shipped loss and writes _gradient: neither
-    cross-entropy's small-batch kernel nor its blocked one may stand in for it."""
+    cross-entropy's sparse kernel nor its blocked one may stand in for it."""
 
     class Doubled(nl.CrossEntropyLoss):
         def _gradient(self, parts, dl):
@@ -162,7 +168,7 @@ def test_a_subclass_that_writes_its_own_math_runs_it_at_every_size(rows):
         with fast.path("reading"):
             assert value == reference(z, target)
             np.testing.assert_array_equal(loss.backward(), 2 * reference.backward())
-    assert Doubled._small_batches is None and Doubled._fast is None
+    assert Doubled._sparse is None and Doubled._fast is None
     assert nl.SquaredHingeLoss._fast is fast.executor  # the executor runs the class's own
 
 
@@ -207,7 +213,7 @@ def _close(fast_value, reading, dtype, where):
 
 
 KERNELS = [(cls, "blocked") for cls in LOSSES] + [
-    (cls, "small batches") for cls in LOSSES if cls._small_batches is not None
+    (cls, "small batches") for cls in LOSSES if cls._sparse is not None
 ]
 
 
@@ -215,10 +221,11 @@ KERNELS = [(cls, "blocked") for cls in LOSSES] + [
 def test_both_paths_give_the_same_numbers_for_every_gradcheck_case(cls, kernels, monkeypatch):
     """Every gradient-check case, in float64 and float32, C- and Fortran-ordered: the
     value, the gradient and a second backward's gradient of the two paths. The fast path
-    takes a loss's small-batch kernel where it has one for the inputs, or (FAST_PATH_BYTES
+    takes a loss's sparse kernel where it has one for the inputs, or (FAST_PATH_BYTES
     set to 0) its blocked kernel."""
     if kernels == "blocked":
         monkeypatch.setattr(fast, "FAST_PATH_BYTES", 0)
+        monkeypatch.setattr(cls, "_sparse", None)
     checked = 0
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the cases' deliberate warnings
@@ -245,7 +252,8 @@ def test_the_fast_path_on_many_blocks_is_the_reading_path(cls, monkeypatch):
     """The gradcheck inputs are one block; here every block is one row, so every row of
     the executor's output is written by a block of its own."""
     monkeypatch.setattr(fast.blocks, "MIN_BLOCK_BYTES", 1)
-    monkeypatch.setattr(fast, "FAST_PATH_BYTES", 0)  # the blocked kernels, not the small-batch ones
+    monkeypatch.setattr(fast, "FAST_PATH_BYTES", 0)  # the blocked kernels, not the sparse ones
+    monkeypatch.setattr(cls, "_sparse", None)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for where, drawn, inputs in _cases(cls):

@@ -49,12 +49,18 @@ LOSSES = exported_losses()
 ULPS = 8  # roundings allowed per element summed
 
 
-@pytest.fixture(scope="module", params=["reading", "fast"], autouse=True)
+@pytest.fixture(scope="module", params=["reading", "fast", "blocked"], autouse=True)
 def path(request):
-    """Every property on both paths: the reading path every draw takes by size, and the
-    fast path (blocks of rows, the kernels) forced, so each guarantee holds for both."""
-    with nl.fast.path(request.param):
-        yield request.param
+    """Every property on every path: the reading path every draw takes by size; the fast
+    path forced ("fast": a loss's sparse kernel where it has one for the draw, else its
+    blocked kernel); and "blocked", the blocked kernels forced for every loss, so each
+    guarantee holds for each kernel."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "blocked":
+            for cls in LOSSES:
+                patch.setattr(cls, "_sparse", None)
+        with nl.fast.path("reading" if request.param == "reading" else "fast"):
+            yield request.param
 
 
 def ids(cls):

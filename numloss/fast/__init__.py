@@ -5,17 +5,22 @@ Every loss has two ways to compute the same numbers:
 - the **reading path**, the one to read beside the lesson: the loss's ``_parts``, a plain
   whole-array function computing the docstring's symbols, then ``_losses(parts)`` and
   ``_gradient(parts, dl)``, each line a step of the derivation;
-- the **fast path** (this package), for large inputs: the same steps run on blocks of
-  rows that stay in the processor's cache, optionally on two threads, with buffers reused
-  (`numloss.fast.blocks`, `numloss.fast.executor`, `numloss.fast.cross_entropy`).
+- the **fast path** (this package), for larger inputs: for large ones the same steps
+  run on blocks of rows that stay in the processor's cache, optionally on two threads,
+  with buffers reused (`numloss.fast.blocks`, `numloss.fast.executor`,
+  `numloss.fast.cross_entropy`); for the class-index losses from a training batch up,
+  one entry per row read and written where the reading path makes masks over the
+  classes (`numloss.fast.sparse`).
 
-The rule, in one place (`kernel_for`): a loss whose first input (the predictions) holds
-at least `FAST_PATH_BYTES` bytes takes its blocked kernel; a loss with a small-batch
-kernel (`numloss.fast.small_batches`: cross-entropy on class indices) takes that from
-`READING_PATH_BYTES` up; anything smaller takes the reading path, so every example of
-the lesson does. ``set_path("reading" | "fast" | "auto")`` (or the environment variable
-``NUMLOSS_PATH``) forces one path for every loss, and ``with numloss.fast.path("reading"):``
-does so for a block of code; the tests run every gradient-check case on both paths.
+The rule, in one place (`kernel_for`), by the bytes of a loss's first input (the
+predictions): under `READING_PATH_BYTES` the reading path, so every example of the
+lesson; from there, a loss's sparse kernel (cross-entropy, NLL and the multi-class
+margin, on class indices of (N, C) inputs) up to that kernel's own limit; from
+`FAST_PATH_BYTES`, the loss's blocked kernel; anything else, the reading path.
+``set_path("reading" | "fast" | "auto")`` (or the environment variable ``NUMLOSS_PATH``)
+forces one path for every loss, and ``with numloss.fast.path("reading"):`` does so for a
+block of code; the tests run every gradient-check case on the reading path and on each
+kernel.
 
 Why the fast path pays, trick by trick
 --------------------------------------
@@ -39,13 +44,14 @@ Why the fast path pays, trick by trick
    and its sums taken column by column for short rows, where NumPy's per-row loops are
    slow (C = 10); the input's finiteness read from the row sums the loss makes anyway,
    not from a separate pass over the logits (4 of 52 ms at (8192, 1000)).
-5. Small batches, one entry per row (`numloss.fast.small_batches`). On a batch of 64 rows
-   of 10 classes every NumPy call costs about a microsecond whatever it computes, so the
-   time is the number of calls. Cross-entropy on class indices reads and writes the one
-   entry per row that matters, z[rows, y] and grad[rows, y], as the lesson's sparse form
-   does, and never builds the one-hot: forward + backward at (64, 10) in float64 went
-   from 72 to 41 µs (PyTorch: 35); NLL's from 30 to 23, the multi-class margin's from 50
-   to 38.
+5. One entry per row (`numloss.fast.sparse`). On a batch of 64 rows of 10 classes
+   every NumPy call costs about a microsecond whatever it computes, so the time is the
+   number of calls. The class-index losses read and write the one entry per row that
+   matters, z[rows, y] and grad[rows, y], as the lesson's sparse form does, and never
+   build the one-hot: forward + backward at (64, 10) in float64 went from 72 to 40 µs
+   for cross-entropy (PyTorch: 34), from 30 to 22 for NLL, from 50 to 34 for the
+   multi-class margin. NLL's kernel keeps only a few numbers per row, so it serves every
+   size: at (16384, 64), 1.3 ms where the blocked executor took 3.4.
 
 `make bench` measures what each buys against scikit-learn and PyTorch.
 """
@@ -75,25 +81,29 @@ machine of `make bench` (forward + backward, float64): softmax cross-entropy's k
 as fast as the reading path at 20 KiB and 1.7 times faster at 80 KiB ((1024, 10): 233
 against 399 µs), 3 to 5 times at 0.3 to 1 MiB; BCE with logits breaks even near 256 KiB
 (at 128 KiB the reading path's 192 µs beat the blocks' 257; at 512 KiB 1678 against 932).
-Below 64 KiB a loss keeps its reading path, or takes its small-batch kernel from
-`READING_PATH_BYTES` where it has one (cross-entropy's: 41 µs at (64, 10) against the
-reading path's 72, and faster than the blocked kernel up to 64 KiB)."""
+Below 64 KiB a loss keeps its reading path, or takes its sparse kernel from
+`READING_PATH_BYTES` where it has one (cross-entropy's: 40 µs at (64, 10) against the
+reading path's 72). Cross-entropy's and the margin's sparse kernels stop here although
+they are faster up to about 500 KiB: they keep an array of the input's size for backward,
+where the fast path keeps its peak memory under 1.5 times the input."""
 
 READING_PATH_BYTES = 1 << 10
-"""Inputs under this many bytes (the first input's: 128 float64 numbers, a (12, 10) batch)
-always take the reading path: every example of the lesson, a few rows each, runs the code
-that reads as its derivation. From here up, a loss with a small-batch kernel takes it."""
+"""Inputs under this many bytes (the first input's: 128 float64 numbers; a batch of up to
+12 rows of 10 classes) take the reading path unless "fast" is forced: every example of
+the lesson, a few rows each, runs the code that reads as its derivation. From here up, a
+loss with a sparse kernel that takes its inputs takes it."""
 
 PATHS = ("auto", "reading", "fast")
 _path = "auto"
 
 
 def set_path(name: str) -> None:
-    """Force every loss onto one path: "reading", "fast", or "auto" (by `FAST_PATH_BYTES`).
+    """Force every loss onto one path: "reading", "fast", or "auto" (by `kernel_for`).
 
     A setting of the process, like `set_num_threads`. Both paths give the same numbers
     (the tests prove it); forcing "reading" lets you step through a large input's
-    computation, forcing "fast" shows the blocked kernels on a small one.
+    computation, forcing "fast" shows a loss's kernel on a small one (its sparse kernel
+    where it has one for the inputs, else its blocked one).
     """
     global _path
     if name not in PATHS:
@@ -121,23 +131,20 @@ def kernel_for(loss, inputs):
     """The rule: the kernel that computes `loss` on its checked `inputs`; None for the
     reading path (its ``_parts``, ``_losses`` and ``_gradient``).
 
-    By the first input's bytes: under `READING_PATH_BYTES` the reading path; from
-    `FAST_PATH_BYTES` the loss's blocked kernel (``loss._fast``); between them, its
-    small-batch kernel (``loss._small_batches``) if it has one that takes these inputs,
-    else the reading path. Forced onto the fast path, a loss takes its small-batch kernel
-    below `FAST_PATH_BYTES` where it has one, and its blocked kernel otherwise.
+    By the first input's bytes: a sparse kernel (``loss._sparse``) that takes these
+    inputs, from `READING_PATH_BYTES` up to its ``up_to``; else from `FAST_PATH_BYTES`
+    the loss's blocked kernel (``loss._fast``); else the reading path. Forced onto the
+    fast path, a loss takes the sparse kernel below its ``up_to``, else the blocked one.
     """
     if _path == "reading":
         return None
     nbytes = inputs[0].nbytes
-    small = loss._small_batches
-    if small is not None and not small.takes(inputs):
-        small = None
-    if nbytes >= FAST_PATH_BYTES:
+    sparse = loss._sparse
+    if sparse is not None and nbytes < sparse.up_to and sparse.takes(inputs):
+        return sparse if nbytes >= READING_PATH_BYTES or _path == "fast" else None
+    if nbytes >= FAST_PATH_BYTES or _path == "fast":
         return loss._fast  # (None for a loss whose math is its own: the reading path)
-    if _path == "fast":
-        return small or loss._fast
-    return small if nbytes >= READING_PATH_BYTES else None
+    return None
 
 
 def _configure_from_environment() -> None:

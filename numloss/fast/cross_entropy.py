@@ -105,7 +105,7 @@ class IndexB(NamedTuple):
     """
 
     y: np.ndarray  # the class index, (N, 1, ...); 0 where ignored
-    B_y: np.ndarray  # (1 - alpha) w_y, the target's own coefficient (0 where ignored)
+    c_y: np.ndarray  # c_y = (1 - alpha) w_y, the target's own share of B (0 where ignored)
     smooth_w: np.ndarray | float  # (alpha / C) w_c along the classes (0 without smoothing)
     counts: np.ndarray  # True where the target counts (is not ignore_index)
 
@@ -153,7 +153,7 @@ def forward(loss, x):
 
 
 def _index_forward(alpha: float, x):
-    """l = a log1p(rest) + B_y (m - z_y) + (alpha / C) sum_c w_c (m - z_c): terms >= 0."""
+    """l = a log1p(rest) + c_y (m - z_y) + (alpha / C) sum_c w_c (m - z_c): terms >= 0."""
     z, C = x.z, x.z.shape[1]
     w_c = None if x.w is None else along_classes(x.w, z.ndim)
     gap_y = np.empty(x.kept.shape, z.dtype)  # m - z_y
@@ -168,18 +168,18 @@ def _index_forward(alpha: float, x):
     # the input's finiteness: a NaN or an infinity in z makes its row's sum NaN or infinite
     check_finite_by("input", z, gaps)
     w_sum = C if x.w is None else x.w.sum()  # sum_c w_c
-    B_y = (1 - alpha) * x.w_y if alpha else x.w_y  # the target's coefficient (0 where ignored)
-    a = B_y + (alpha / C) * w_sum * x.kept if alpha else B_y  # sum_c B_c
-    # l = a log1p(rest) + B_y (m - z_y) [+ (alpha / C) sum_c w_c (m - z_c)], summed in place
+    c_y = (1 - alpha) * x.w_y if alpha else x.w_y  # the target's coefficient (0 where ignored)
+    a = c_y + (alpha / C) * w_sum * x.kept if alpha else c_y  # sum_c B_c
+    # l = a log1p(rest) + c_y (m - z_y) [+ (alpha / C) sum_c w_c (m - z_c)], summed in place
     losses = np.log1p(softmax.rest)
     losses *= a
-    # 0 where B_y = 0 (an ignored sample, a class of weight 0), whatever m - z_y is
-    losses += weighted(B_y, gap_y)
+    # 0 where c_y = 0 (an ignored sample, a class of weight 0), whatever m - z_y is
+    losses += weighted(c_y, gap_y)
     if alpha:
         smooth = (alpha / C) * x.kept
         losses += weighted(smooth, gaps)
     smooth_w = (alpha / C) * (1.0 if w_c is None else w_c) if alpha else 0.0
-    B = IndexB(x.y, B_y, smooth_w, counts=x.kept > 0)
+    B = IndexB(x.y, c_y, smooth_w, counts=x.kept > 0)
     return losses, Record(z, softmax, Buffer(exps), a, B)
 
 
@@ -233,7 +233,7 @@ def _index_gradient(grad, r: Record, dl, alpha: float) -> None:
         g *= a / (1 + s.rest) * dl_n  # a p_k dL/dl_n (the leader's entry is 0 so far)
         if alpha:  # -(alpha / C) w_k dL/dl_n where the target counts
             g -= B.smooth_w * (B.counts * dl_n)
-        class_put(g, B.y, class_gather(g, B.y) - B.B_y * dl_n)  # -(1 - alpha) w_y at k = y
+        class_put(g, B.y, class_gather(g, B.y) - B.c_y * dl_n)  # -(1 - alpha) w_y at k = y
         at_leader = leader_gradient(a, _index_B_at(B, s.leader), s.rest)
         class_put(g, s.leader, at_leader * dl_n)  # the leader's entry, exactly
 
@@ -258,4 +258,4 @@ def _probability_gradient(grad, r: Record, dl) -> None:
 def _index_B_at(B: IndexB, k: np.ndarray) -> np.ndarray:
     """B_k for an index target: (1 - alpha) w_y [k = y] + (alpha / C) w_k on kept samples."""
     smooth_k = B.smooth_w if np.ndim(B.smooth_w) == 0 else B.smooth_w.reshape(-1)[k]
-    return B.B_y * (B.y == k) + smooth_k * B.counts
+    return B.c_y * (B.y == k) + smooth_k * B.counts

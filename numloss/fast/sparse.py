@@ -1,4 +1,4 @@
-"""Small batches: the class-index losses with one entry per row, the lesson's sparse form.
+"""Sparse kernels: the class-index losses with one entry per row, the lesson's sparse form.
 
 A training loop hands a loss 64 or 128 rows of 10 classes: 640 to 1,280 numbers. On so
 few, each NumPy call costs about a microsecond whatever it computes, and the time of a
@@ -13,23 +13,34 @@ and written at (n, y_n) as the lesson's sparse cross-entropy does (section 3.2):
     z[rows, y]          the target's logit of each row,  rows = 0, 1, ..., N - 1
     grad[rows, y] -= 1  the one-hot, subtracted where it is 1, never built
 
-A loss takes its kernel here by the rule in `numloss.fast.kernel_for`: inputs of at
-least `READING_PATH_BYTES` (so never the lesson's own examples, which stay on the
-reading path) and below `FAST_PATH_BYTES` (beyond, the blocked kernels pay more), when
-``takes(inputs)`` says the kernel computes them: class indices on (N, C) inputs.
-`tests/test_fast.py` checks every gradient-check case against the reading path.
+A loss takes its kernel here by the rule in `numloss.fast.kernel_for`: for inputs it
+``takes`` (class indices on (N, C) inputs), from `READING_PATH_BYTES` (so never the
+lesson's own examples, which stay on the reading path) up to the kernel's ``up_to``.
+Cross-entropy's and the multi-class margin's stop at `FAST_PATH_BYTES`: each keeps an
+array of the input's size between forward and backward (the exponentials, h+) and makes
+the gradient beside it, twice the input, where the fast path keeps its peak under 1.5
+times (the blocked kernels keep only the inputs, or hand the exponentials over as the
+gradient). NLL's keeps a few numbers per row and makes only the gradient, and is faster
+than the blocked executor at every size (at (16384, 64): 1.3 against 3.4 ms), so it has
+no limit. `tests/test_fast.py` checks every gradient-check case against the reading path.
 
 CrossEntropyLoss, with the names of its docstring (B_c = ((1 - alpha) t_c + alpha / C) w_c
-on kept samples, a = sum_c B_c, m the largest logit, rest = sum_{k != leader} e^(z_k - m)):
+on kept samples, a = sum_c B_c, m the largest logit, rest = sum_{k != leader} e^(z_k - m)).
+For a class index B_c = c_y [c = y] + (alpha / C) w_c, with c_y = (1 - alpha) w_y the
+target's own share (0 where ignored), so
 
-    l_n      = a log1p(rest) + B_y (m - z_y) + (alpha / C) sum_c w_c (m - z_c)
-    dl_n/dz_k = a p_k - (1 - alpha) w_y [k = y] - (alpha / C) w_k,   p_k = e^(z_k - m) / (1 + rest)
+    l_n       = a log1p(rest) + c_y (m - z_y) + sum_c (alpha / C) w_c (m - z_c)
+    dl_n/dz_k = a p_k - c_y [k = y] - (alpha / C) w_k,   p_k = e^(z_k - m) / (1 + rest)
 
 with the largest logit's entry made exact by `leader_gradient`, as on the reading path.
+The softmax's parts (m, the exponentials with the leader's left out, rest) are those of
+`numloss.primitives.softmax_parts`, made here with the leader found once by its index
+rather than by a mask over the classes.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -37,14 +48,16 @@ import numpy as np
 from .._classes import over_classes
 from .._validate import check_finite, warn_if_softmax_applied
 from ..primitives import leader_gradient, weighted
+from . import FAST_PATH_BYTES
 
 __all__ = ["CROSS_ENTROPY", "MULTI_MARGIN", "NLL", "Kernel"]
 
 
 class Kernel(NamedTuple):
-    """A small-batch kernel: which inputs it computes, and its forward and backward."""
+    """A sparse kernel: which inputs it computes, up to what size, its forward and backward."""
 
     takes: object  # takes(inputs) -> bool: whether it computes these checked inputs
+    up_to: float  # it computes inputs (the first's bytes) below this size
     forward: object  # forward(loss, inputs) -> (losses, record)
     backward: object  # backward(loss, record, dl) -> the gradient
 
@@ -62,12 +75,12 @@ class CrossEntropyRecord(NamedTuple):
     exps: np.ndarray  # e^(z_k - m), 0 at the leader (its e^0 = 1 is not in rest)
     rest: np.ndarray  # rest = sum_{k != leader} e^(z_k - m)
     a: np.ndarray  # a = sum_c B_c, one per row
-    B_y: np.ndarray  # (1 - alpha) w_y, the target's own coefficient (0 where ignored)
+    c_y: np.ndarray  # c_y = (1 - alpha) w_y, the target's own share of B (0 where ignored)
     smooth: np.ndarray | None  # (alpha / C) w_k on rows that count: B's smoothing; None
 
 
 def cross_entropy_forward(loss, x):
-    """l_n = a log1p(rest) + B_y (m - z_y) + sum_c (alpha / C) w_c (m - z_c): terms >= 0."""
+    """l_n = a log1p(rest) + c_y (m - z_y) + sum_c (alpha / C) w_c (m - z_c): terms >= 0."""
     z, alpha, C = x.z, loss.label_smoothing, x.z.shape[1]
     check_finite("input", z)
     rows = np.arange(z.shape[0])
@@ -79,33 +92,36 @@ def cross_entropy_forward(loss, x):
     exps = np.exp(shifted)
     exps[rows, leader] = 0.0  # the leader's e^0 = 1, left out of rest
     rest = exps.sum(axis=1)
-    B_y = (1 - alpha) * w_y if alpha else w_y
-    # B_y (m - z_y), and 0 where B_y = 0 (an ignored sample, a class of weight 0)
-    losses = weighted(B_y, -shifted[rows, y])
-    a, smooth = B_y, None
+    c_y = (1 - alpha) * w_y if alpha else w_y
+    # c_y (m - z_y), and 0 where c_y = 0 (an ignored sample, a class of weight 0)
+    losses = weighted(c_y, -shifted[rows, y])
+    a, smooth = c_y, None
     if alpha:  # smoothing spreads (alpha / C) w_c over every class of a row that counts
         w = np.ones(C, z.dtype) if x.w is None else x.w
         smooth = (alpha / C) * w * kept[:, None]
-        a = B_y + smooth.sum(axis=1)
+        a = c_y + smooth.sum(axis=1)
         losses += weighted(smooth, -shifted).sum(axis=1)
     losses += a * np.log1p(rest)
-    return losses, CrossEntropyRecord(rows, y, leader, exps, rest, a, B_y, smooth)
+    return losses, CrossEntropyRecord(rows, y, leader, exps, rest, a, c_y, smooth)
 
 
 def cross_entropy_backward(loss, r: CrossEntropyRecord, dl):
     """dL/dz_k = (a p_k - B_k) dL/dl_n, B_k written where it is not 0, the leader's entry exact."""
     grad = r.exps * (r.a / (1 + r.rest) * dl)[:, None]  # a p_k dL/dl_n (0 at the leader)
-    B_leader = r.B_y * (r.y == r.leader)  # B at the leader: B_y if the leader is y ...
+    B_leader = r.c_y * (r.y == r.leader)  # B at the leader: c_y if the leader is y ...
     if r.smooth is not None:
         grad -= r.smooth * over_classes(dl)  # - (alpha / C) w_k dL/dl_n
         B_leader = B_leader + r.smooth[r.rows, r.leader]  # ... plus its smoothing share
-    grad[r.rows, r.y] -= r.B_y * dl  # - (1 - alpha) w_y dL/dl_n at k = y
+    grad[r.rows, r.y] -= r.c_y * dl  # - c_y dL/dl_n at k = y
     # the leader's entry, exactly (overwriting what the lines above wrote there)
     grad[r.rows, r.leader] = leader_gradient(r.a, B_leader, r.rest) * dl
     return grad
 
 
-CROSS_ENTROPY = Kernel(class_indices_on_rows, cross_entropy_forward, cross_entropy_backward)
+# exps kept for backward, then the gradient: twice the input
+CROSS_ENTROPY = Kernel(
+    class_indices_on_rows, FAST_PATH_BYTES, cross_entropy_forward, cross_entropy_backward
+)
 
 
 # -- NLLLoss -------------------------------------------------------------------------------------
@@ -151,14 +167,17 @@ def multi_margin_forward(loss, x):
 
 def multi_margin_backward(loss, r: MultiMarginRecord, dl):
     """dL/dx_i = w_y p (h_i+)^(p - 1) [h_i > 0] / C dL/dl_n; at i = y, minus their sum."""
-    w_y = (r.w_y / r.h_plus.shape[1])[:, None]  # w_y / C
+    w_y_over_C = (r.w_y / r.h_plus.shape[1])[:, None]
     if loss.p == 1:  # w_y / C [h_i > 0]: a bool times w_y / C, finite
-        grad = (r.h_plus > 0) * w_y
+        grad = (r.h_plus > 0) * w_y_over_C
     else:  # w_y / C 2 h_i+, and 0 where w_y = 0 even if h_i overflowed (0 inf is NaN)
-        grad = weighted(w_y, 2 * r.h_plus)
+        grad = weighted(w_y_over_C, 2 * r.h_plus)
     grad[r.rows, r.y] = -grad.sum(axis=1)  # x_y is in every h_i, with a minus
     return grad * over_classes(dl)
 
 
-NLL = Kernel(class_indices_on_rows, nll_forward, nll_backward)
-MULTI_MARGIN = Kernel(class_indices_on_rows, multi_margin_forward, multi_margin_backward)
+NLL = Kernel(class_indices_on_rows, math.inf, nll_forward, nll_backward)  # the gradient only
+# h+ kept for backward, then the gradient: twice the input
+MULTI_MARGIN = Kernel(
+    class_indices_on_rows, FAST_PATH_BYTES, multi_margin_forward, multi_margin_backward
+)
