@@ -51,6 +51,25 @@ KINDS = (
     "accumulate",  # a layer's parameter gradient assigned, not added
 )
 
+# the mistakes every exercise can be changed to make; `_mistakes` adds an exercise's own
+COMMON_MISTAKES = (
+    "sign",
+    "mean_forgotten",
+    "mean_twice",
+    "factor",
+    "upstream",
+    "shape_dtype",
+    "mutation",
+    "not_started",
+    "raised",
+)
+
+
+def _mistakes(*more: str, without: tuple = ()) -> tuple:
+    """COMMON_MISTAKES with `more` and without `without`, in the order of KINDS."""
+    wanted = set(COMMON_MISTAKES) | set(more)
+    return tuple(k for k in KINDS if k in wanted and k not in without)
+
 
 @dataclass
 class Case:
@@ -505,7 +524,7 @@ EXERCISES = (
             {},
         ),
         outputs=("dl/dx",),
-        applies=KINDS[:12],
+        applies=_mistakes("chain", "one_hot", "option", "unstable", without=("raised",)),
     ),
     Exercise(
         name="sigmoid",
@@ -533,17 +552,7 @@ EXERCISES = (
         extreme=((np.array([[-1e3, -40.0, 0.0, 40.0, 1e3]]),), {}),
         method="_backward",
         outputs=("dL/dx",),
-        applies=(
-            "sign",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "chain",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("chain", without=("mean_forgotten",)),
     ),
     Exercise(
         name="hinge",
@@ -570,19 +579,7 @@ EXERCISES = (
         },
         options=((("margin",), _opt(margin=0.5)), (("margin",), _opt(margin=2.0))),
         outputs=("dl/df",),
-        applies=(
-            "sign",
-            "mean_forgotten",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "chain",
-            "option",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("chain", "option"),
     ),
     Exercise(
         name="bce",
@@ -618,20 +615,7 @@ EXERCISES = (
             {},
         ),
         outputs=("dl/dp",),
-        applies=(
-            "sign",
-            "mean_forgotten",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "chain",
-            "option",
-            "unstable",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("chain", "option", "unstable"),
     ),
     Exercise(
         name="mse-sigmoid",
@@ -664,18 +648,7 @@ EXERCISES = (
             {},
         ),
         outputs=("dl/dz",),
-        applies=(
-            "sign",
-            "mean_forgotten",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "chain",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("chain"),
     ),
     Exercise(
         name="kl-div",
@@ -708,18 +681,7 @@ EXERCISES = (
         ),
         reductions=("batchmean", "sum", "none"),
         outputs=("dl/dx",),
-        applies=(
-            "sign",
-            "mean_forgotten",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "chain",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("chain"),
     ),
     Exercise(
         name="nll",
@@ -755,20 +717,7 @@ EXERCISES = (
         },
         options=((("weight",), _weight()), (("ignore_index",), _ignore_index)),
         outputs=("dl/d(log p)",),
-        applies=(
-            "sign",
-            "mean_forgotten",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "chain",
-            "one_hot",
-            "option",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("chain", "one_hot", "option"),
     ),
     Exercise(
         name="ce-index",
@@ -804,7 +753,7 @@ EXERCISES = (
         options=((("weight",), _weight()), (("ignore_index",), _ignore_index)),
         extreme=CE_EXTREME,
         outputs=("dl/dz",),
-        applies=KINDS[:12],
+        applies=_mistakes("chain", "one_hot", "option", "unstable", without=("raised",)),
     ),
     Exercise(
         name="ce-soft",
@@ -841,7 +790,7 @@ EXERCISES = (
             {},
         ),
         outputs=("dl/dz",),
-        applies=KINDS[:12],
+        applies=_mistakes("chain", "one_hot", "option", "unstable", without=("raised",)),
     ),
     Exercise(
         name="linear",
@@ -881,18 +830,7 @@ EXERCISES = (
         options=((("bias",), _opt(bias=False)),),
         method="_backward",
         outputs=("dL/dx", "weight.grad", "bias.grad"),
-        applies=(
-            "sign",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "option",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-            "accumulate",
-        ),
+        applies=_mistakes("option", "accumulate", without=("mean_forgotten",)),
     ),
     Exercise(
         name="ce-smoothing",
@@ -934,7 +872,7 @@ EXERCISES = (
         ),
         extreme=CE_EXTREME,
         outputs=("dl/dz",),
-        applies=KINDS[:12],
+        applies=_mistakes("chain", "one_hot", "option", "unstable", without=("raised",)),
     ),
     Exercise(
         name="multi-margin",
@@ -966,19 +904,7 @@ EXERCISES = (
         },
         options=((("p",), _opt(p=2)), (("margin",), _opt(margin=0.3)), (("weight",), _weight())),
         outputs=("dl/dx",),
-        applies=(
-            "sign",
-            "mean_forgotten",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "one_hot",
-            "option",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("one_hot", "option"),
     ),
     Exercise(
         name="triplet",
@@ -1027,20 +953,7 @@ EXERCISES = (
             {"eps": 0.0},
         ),
         outputs=("dl/da", "dl/dpos", "dl/dneg"),
-        applies=(
-            "sign",
-            "mean_forgotten",
-            "mean_twice",
-            "factor",
-            "upstream",
-            "chain",
-            "option",
-            "unstable",
-            "shape_dtype",
-            "mutation",
-            "not_started",
-            "raised",
-        ),
+        applies=_mistakes("chain", "option", "unstable"),
     ),
 )
 
